@@ -1,0 +1,100 @@
+/**
+ * Cursor-based byte reading and writing shared by every codec, so that no
+ * codec sums offsets by hand. Readers never throw on bad input: they return
+ * `undefined` and the codec turns that into a coded decode error.
+ */
+
+/** Largest value an unsigned LEB128 varint may carry here (fits a JS number exactly). */
+export const MAX_VARINT = Number.MAX_SAFE_INTEGER
+const MAX_VARINT_BYTES = 8
+
+export class ByteWriter {
+  #buf: Uint8Array
+  #len = 0
+
+  constructor(initialCapacity = 64) {
+    this.#buf = new Uint8Array(initialCapacity)
+  }
+
+  #reserve(n: number): void {
+    if (this.#len + n <= this.#buf.length) return
+    let cap = this.#buf.length * 2
+    while (cap < this.#len + n) cap *= 2
+    const next = new Uint8Array(cap)
+    next.set(this.#buf.subarray(0, this.#len))
+    this.#buf = next
+  }
+
+  u8(value: number): this {
+    this.#reserve(1)
+    this.#buf[this.#len++] = value & 0xff
+    return this
+  }
+
+  bytes(value: Uint8Array): this {
+    this.#reserve(value.length)
+    this.#buf.set(value, this.#len)
+    this.#len += value.length
+    return this
+  }
+
+  /** Unsigned LEB128, for counts and lengths. */
+  varint(value: number): this {
+    if (!Number.isSafeInteger(value) || value < 0) {
+      throw new RangeError(`varint out of range: ${value}`)
+    }
+    let v = value
+    while (v >= 0x80) {
+      this.u8((v % 0x80) | 0x80)
+      v = Math.floor(v / 0x80)
+    }
+    return this.u8(v)
+  }
+
+  finish(): Uint8Array {
+    return this.#buf.slice(0, this.#len)
+  }
+}
+
+export class ByteReader {
+  readonly #buf: Uint8Array
+  #pos = 0
+
+  constructor(buf: Uint8Array) {
+    this.#buf = buf
+  }
+
+  get remaining(): number {
+    return this.#buf.length - this.#pos
+  }
+
+  u8(): number | undefined {
+    if (this.#pos >= this.#buf.length) return undefined
+    return this.#buf[this.#pos++]
+  }
+
+  bytes(n: number): Uint8Array | undefined {
+    if (n < 0 || this.#pos + n > this.#buf.length) return undefined
+    const out = this.#buf.subarray(this.#pos, this.#pos + n)
+    this.#pos += n
+    return out
+  }
+
+  /** Unsigned LEB128; `undefined` when truncated, overlong or non-minimal. */
+  varint(): number | undefined {
+    let value = 0
+    let scale = 1
+    for (let i = 0; i < MAX_VARINT_BYTES; i++) {
+      const b = this.u8()
+      if (b === undefined) return undefined
+      value += (b & 0x7f) * scale
+      if ((b & 0x80) === 0) {
+        // A trailing zero byte after the first would be a second encoding of the same value.
+        if (b === 0 && i > 0) return undefined
+        return value <= MAX_VARINT ? value : undefined
+      }
+      scale *= 0x80
+    }
+    return undefined
+  }
+}

@@ -1,0 +1,251 @@
+/**
+ * Hyperbolic distances between tree addresses, computed along the tree path.
+ *
+ * Every node of an overlay of degree q sits at M(0), where M = G[d0]·G[d1]···
+ * is the product of the generators along its direction path (Address.dirs) and
+ * G[j] is the half-turn that swaps the origin and t·e^{2πij/q}, t = cos(π/q)
+ * (Kleinberg's embedding; docs/overlay.md). Isometries preserve distance, so
+ *
+ *   d(x, y) = d(0, M_x⁻¹·M_y(0)),  and M_x⁻¹·M_y = G[x_n]···G[x_c]·G[y_c]···G[y_m]
+ *
+ * is the product of the generators along the tree path from x to y through
+ * their lowest common ancestor (each G is its own inverse up to sign). With M
+ * written in SU(1,1) form [[α, β], [β̄, ᾱ]], cosh(d/2) = |α|. Nothing here ever
+ * forms a coordinate near the rim of the disk, which is where float64 collapses.
+ *
+ * Two evaluations of the same product:
+ * - `pathLogCosh`: float64 with a running bound on its own rounding error, the
+ *   fast path;
+ * - `exactCoshSquared`: BigInt fixed point whose precision grows with the path
+ *   length so that its error stays below 2^-64 relative, used when the float
+ *   bound cannot separate two candidates.
+ */
+import type { Address } from './address.ts'
+
+/** Rounding error of one step of the float product, generously: a few ulps of every term. */
+const STEP_ROUNDING = 16 * Number.EPSILON
+/** Rescale the float product when |α| passes 2^RESCALE_BITS, so nothing overflows. */
+const RESCALE_BITS = 256
+const RESCALE_DOWN = 2 ** -RESCALE_BITS
+const RESCALE_UP_LIMIT = 2 ** RESCALE_BITS
+/** Bits beyond the worst-case growth that the exact evaluation keeps. */
+const EXACT_GUARD_BITS = 96
+
+/** ln cosh(d/2) of a distance d, with an absolute bound on its error. */
+export interface LogCosh {
+  readonly value: number
+  readonly error: number
+}
+
+interface FloatGenerators {
+  /** [αr, αi, βr, βi] per direction. */
+  readonly entries: Float64Array
+  /** Operator norm |α| + |β|, the same for every direction. */
+  readonly norm: number
+}
+
+const floatGeneratorCache = new Map<number, FloatGenerators>()
+
+function floatGenerators(q: number): FloatGenerators {
+  let gens = floatGeneratorCache.get(q)
+  if (gens === undefined) {
+    const s = Math.sin(Math.PI / q)
+    const cot = Math.cos(Math.PI / q) / s
+    const entries = new Float64Array(4 * q)
+    for (let j = 0; j < q; j++) {
+      const theta = (2 * Math.PI * j) / q
+      entries[4 * j] = 0
+      entries[4 * j + 1] = -1 / s
+      entries[4 * j + 2] = -cot * Math.sin(theta)
+      entries[4 * j + 3] = cot * Math.cos(theta)
+    }
+    gens = { entries, norm: (1 + Math.cos(Math.PI / q)) / s }
+    floatGeneratorCache.set(q, gens)
+  }
+  return gens
+}
+
+/**
+ * Calls `visit(dir)` for each generator of the tree path from x to y, in
+ * product order: up from x to the common ancestor, then down to y.
+ */
+function forEachPathDir(x: Address, y: Address, visit: (dir: number) => void): void {
+  const c = x.commonDepth(y)
+  const xd = x.dirs
+  const yd = y.dirs
+  for (let k = xd.length - 1; k >= c; k--) visit(xd[k] as number)
+  for (let k = c; k < yd.length; k++) visit(yd[k] as number)
+}
+
+/** Number of generators on the tree path between x and y. */
+export function pathLength(x: Address, y: Address): number {
+  return x.treeDistance(y)
+}
+
+/**
+ * ln cosh(d(x, y)/2) in float64, with a rigorous-in-spirit bound on its error
+ * (the forward error of the matrix product, bounded step by step).
+ */
+export function pathLogCosh(x: Address, y: Address): LogCosh {
+  const { entries: g, norm: gNorm } = floatGenerators(x.q)
+  let ar = 1
+  let ai = 0
+  let br = 0
+  let bi = 0
+  let err = 0
+  let scaleExp = 0
+  forEachPathDir(x, y, (dir) => {
+    const o = 4 * dir
+    const cr = g[o] as number
+    const ci = g[o + 1] as number
+    const dr = g[o + 2] as number
+    const di = g[o + 3] as number
+    // (α, β)·(γ, δ) = (αγ + β·conj(δ), αδ + β·conj(γ))
+    const nar = ar * cr - ai * ci + (br * dr + bi * di)
+    const nai = ar * ci + ai * cr + (bi * dr - br * di)
+    const nbr = ar * dr - ai * di + (br * cr + bi * ci)
+    const nbi = ar * di + ai * dr + (bi * cr - br * ci)
+    const norm = Math.abs(ar) + Math.abs(ai) + Math.abs(br) + Math.abs(bi)
+    err = err * gNorm + STEP_ROUNDING * norm * gNorm
+    ar = nar
+    ai = nai
+    br = nbr
+    bi = nbi
+    if (Math.abs(ar) > RESCALE_UP_LIMIT || Math.abs(ai) > RESCALE_UP_LIMIT) {
+      ar *= RESCALE_DOWN
+      ai *= RESCALE_DOWN
+      br *= RESCALE_DOWN
+      bi *= RESCALE_DOWN
+      err *= RESCALE_DOWN
+      scaleExp += RESCALE_BITS
+    }
+  })
+  const mag = Math.sqrt(ar * ar + ai * ai)
+  const value = Math.log(mag) + scaleExp * Math.LN2
+  // |ln(m ± e) - ln m| <= e / (m - e); infinite when the bound swallows the value.
+  const error =
+    err < mag ? err / (mag - err) + 4 * Number.EPSILON * Math.abs(value) : Number.POSITIVE_INFINITY
+  return { value, error }
+}
+
+/** Hyperbolic distance between two addresses (float64; for reports and plots). */
+export function hyperbolicDistance(x: Address, y: Address): number {
+  const lc = pathLogCosh(x, y).value
+  // d = 2·arcosh(e^lc); for large lc, arcosh(e^lc) = lc + ln 2 - e^(-2lc)/4 ...
+  return lc > 20 ? 2 * (lc + Math.LN2) : 2 * Math.acosh(Math.exp(lc))
+}
+
+// ---------------------------------------------------------------------------
+// Exact evaluation: BigInt fixed point with F fractional bits.
+
+interface ExactGenerators {
+  readonly fracBits: number
+  /** [αr, αi, βr, βi] per direction, scaled by 2^fracBits. */
+  readonly entries: readonly bigint[]
+}
+
+const exactGeneratorCache = new Map<string, ExactGenerators>()
+
+/** Fractional bits that keep the exact product's error below 2^-64 of |α|. */
+export function exactBitsFor(q: number, pathLen: number): number {
+  const edge = 2 * Math.log(1 / Math.tan(Math.PI / (2 * q))) // ℓ_q, the length of a tree edge
+  const growth = Math.ceil((pathLen * edge) / (2 * Math.LN2))
+  return EXACT_GUARD_BITS + growth + 2 * Math.ceil(Math.log2(pathLen + 2))
+}
+
+function exactGenerators(q: number, fracBits: number): ExactGenerators {
+  // Round the precision up to a multiple of 64 so that the cache stays small.
+  const bits = Math.ceil(fracBits / 64) * 64
+  const cacheKey = `${q}/${bits}`
+  let gens = exactGeneratorCache.get(cacheKey)
+  if (gens === undefined) {
+    const work = bits + 32
+    const one = 1n << BigInt(work)
+    const pi = bigPi(work)
+    const x = pi / BigInt(q) // π/q
+    const [c, s] = bigCosSin(x, work) // cos(π/q), sin(π/q)
+    const invS = (one * one) / s
+    const cot = (c * one) / s
+    const c2 = (2n * c * c) / one - one // cos(2π/q)
+    const s2 = (2n * s * c) / one // sin(2π/q)
+    const entries: bigint[] = []
+    let wr = one // e^{2πij/q}, advanced by complex multiplication
+    let wi = 0n
+    const down = BigInt(work - bits)
+    for (let j = 0; j < q; j++) {
+      // β = i·cot·ω = cot·(−sin θ + i cos θ)
+      entries.push(0n, -(invS >> down), (-(cot * wi) / one) >> down, ((cot * wr) / one) >> down)
+      const nr = (wr * c2 - wi * s2) / one
+      const ni = (wr * s2 + wi * c2) / one
+      wr = nr
+      wi = ni
+    }
+    gens = { fracBits: bits, entries }
+    exactGeneratorCache.set(cacheKey, gens)
+  }
+  return gens
+}
+
+/**
+ * cosh²(d(x, y)/2) = |α|² scaled by 2^(2·fracBits), in fixed point with enough
+ * bits for the path length (see `exactBitsFor`). Comparisons between candidate
+ * neighbours of one decision use the same fracBits.
+ */
+export function exactCoshSquared(x: Address, y: Address, fracBits: number): bigint {
+  const { entries: g, fracBits: F } = exactGenerators(x.q, fracBits)
+  const shift = BigInt(F)
+  let ar = 1n << shift
+  let ai = 0n
+  let br = 0n
+  let bi = 0n
+  forEachPathDir(x, y, (dir) => {
+    const o = 4 * dir
+    const cr = g[o] as bigint
+    const ci = g[o + 1] as bigint
+    const dr = g[o + 2] as bigint
+    const di = g[o + 3] as bigint
+    const nar = (ar * cr - ai * ci + br * dr + bi * di) >> shift
+    const nai = (ar * ci + ai * cr + bi * dr - br * di) >> shift
+    const nbr = (ar * dr - ai * di + br * cr + bi * ci) >> shift
+    const nbi = (ar * di + ai * dr + bi * cr - br * ci) >> shift
+    ar = nar
+    ai = nai
+    br = nbr
+    bi = nbi
+  })
+  const scale = BigInt(2 * (F - fracBits))
+  return (ar * ar + ai * ai) >> scale
+}
+
+/** π to `bits` fractional bits (Machin: π = 16·atan(1/5) − 4·atan(1/239)). */
+function bigPi(bits: number): bigint {
+  const one = 1n << BigInt(bits + 16)
+  const atanInv = (n: bigint): bigint => {
+    let sum = 0n
+    let term = one / n
+    const n2 = n * n
+    for (let k = 0n; term !== 0n; k++) {
+      sum += k % 2n === 0n ? term / (2n * k + 1n) : -term / (2n * k + 1n)
+      term /= n2
+    }
+    return sum
+  }
+  return (16n * atanInv(5n) - 4n * atanInv(239n)) >> 16n
+}
+
+/** cos and sin of a fixed-point x (|x| ≤ π/3) to `bits` fractional bits, by Taylor series. */
+function bigCosSin(x: bigint, bits: number): [bigint, bigint] {
+  const one = 1n << BigInt(bits)
+  const x2 = (x * x) / one
+  let cos = 0n
+  let sin = 0n
+  let termC = one
+  let termS = x
+  for (let k = 1n; termC !== 0n || termS !== 0n; k++) {
+    cos += termC
+    sin += termS
+    termC = -(termC * x2) / one / ((2n * k - 1n) * (2n * k))
+    termS = -(termS * x2) / one / (2n * k * (2n * k + 1n))
+  }
+  return [cos, sin]
+}
