@@ -83,29 +83,39 @@ export function pathLength(x: Address, y: Address): number {
 }
 
 /**
- * ln cosh(d(x, y)/2) in float64, with a rigorous-in-spirit bound on its error
- * (the forward error of the matrix product, bounded step by step).
+ * ln cosh(d(x, y)/2) in float64, with a bound on its error.
+ *
+ * The cheap bound (default) assumes the rounding error of each step grows by
+ * the generator's norm at every later step: rigorous, but pessimistic by
+ * e^{(Σℓ − d)/2} on paths that turn, so long winding paths fail it. The
+ * `refined` bound multiplies each step's rounding by the norms of the actual
+ * prefix and suffix products instead (a second pass over the path), which is
+ * within a small factor of the true error on any tree path.
  */
-export function pathLogCosh(x: Address, y: Address): LogCosh {
+export function pathLogCosh(x: Address, y: Address, refined = false): LogCosh {
   const { entries: g, norm: gNorm } = floatGenerators(x.q)
+  const n = x.treeDistance(y)
+  const dirs = pathDirs(x, y)
+  const logPre = refined ? prefixLogNorms(n) : undefined
   let ar = 1
   let ai = 0
   let br = 0
   let bi = 0
   let err = 0
   let scaleExp = 0
-  forEachPathDir(x, y, (dir) => {
-    const o = 4 * dir
+  for (let k = 0; k < n; k++) {
+    const o = 4 * (dirs[k] as number)
     const cr = g[o] as number
     const ci = g[o + 1] as number
     const dr = g[o + 2] as number
     const di = g[o + 3] as number
+    const norm = Math.abs(ar) + Math.abs(ai) + Math.abs(br) + Math.abs(bi)
+    if (logPre !== undefined) logPre[k] = Math.log(norm) + scaleExp * Math.LN2
     // (α, β)·(γ, δ) = (αγ + β·conj(δ), αδ + β·conj(γ))
     const nar = ar * cr - ai * ci + (br * dr + bi * di)
     const nai = ar * ci + ai * cr + (bi * dr - br * di)
     const nbr = ar * dr - ai * di + (br * cr + bi * ci)
     const nbi = ar * di + ai * dr + (bi * cr - br * ci)
-    const norm = Math.abs(ar) + Math.abs(ai) + Math.abs(br) + Math.abs(bi)
     err = err * gNorm + STEP_ROUNDING * norm * gNorm
     ar = nar
     ai = nai
@@ -119,13 +129,83 @@ export function pathLogCosh(x: Address, y: Address): LogCosh {
       err *= RESCALE_DOWN
       scaleExp += RESCALE_BITS
     }
-  })
+  }
   const mag = Math.sqrt(ar * ar + ai * ai)
   const value = Math.log(mag) + scaleExp * Math.LN2
-  // |ln(m ± e) - ln m| <= e / (m - e); infinite when the bound swallows the value.
-  const error =
-    err < mag ? err / (mag - err) + 4 * Number.EPSILON * Math.abs(value) : Number.POSITIVE_INFINITY
-  return { value, error }
+  let rel = err < mag ? err / (mag - err) : Number.POSITIVE_INFINITY
+  if (logPre !== undefined)
+    rel = Math.min(rel, refinedRelativeError(g, gNorm, dirs, n, logPre, value))
+  return { value, error: rel + 4 * Number.EPSILON * Math.abs(value) }
+}
+
+/**
+ * Σ_k γ·‖P_{k}‖·‖G‖·‖S_{k+1}‖ / |α|, with P_k the product of the first k
+ * generators and S_{k+1} that of the last n−k−1, evaluated in log space; doubled
+ * to cover the rounding of the bound itself. The suffix norms come from a
+ * right-to-left pass over the same generators.
+ */
+function refinedRelativeError(
+  g: Float64Array,
+  gNorm: number,
+  dirs: Uint8Array,
+  n: number,
+  logPre: Float64Array,
+  logAlpha: number,
+): number {
+  let ar = 1
+  let ai = 0
+  let br = 0
+  let bi = 0
+  let scaleExp = 0
+  let sum = 0
+  const logStep = Math.log(STEP_ROUNDING * gNorm)
+  for (let k = n - 1; k >= 0; k--) {
+    const logSuffix =
+      Math.log(Math.abs(ar) + Math.abs(ai) + Math.abs(br) + Math.abs(bi)) + scaleExp * Math.LN2
+    sum += Math.exp((logPre[k] as number) + logStep + logSuffix - logAlpha)
+    // S ← G·S: (γ, δ)·(α, β) = (γα + δ·conj(β), γβ + δ·conj(α))
+    const o = 4 * (dirs[k] as number)
+    const cr = g[o] as number
+    const ci = g[o + 1] as number
+    const dr = g[o + 2] as number
+    const di = g[o + 3] as number
+    const nar = cr * ar - ci * ai + (dr * br + di * bi)
+    const nai = cr * ai + ci * ar + (di * br - dr * bi)
+    const nbr = cr * br - ci * bi + (dr * ar + di * ai)
+    const nbi = cr * bi + ci * br + (di * ar - dr * ai)
+    ar = nar
+    ai = nai
+    br = nbr
+    bi = nbi
+    if (Math.abs(ar) > RESCALE_UP_LIMIT || Math.abs(ai) > RESCALE_UP_LIMIT) {
+      ar *= RESCALE_DOWN
+      ai *= RESCALE_DOWN
+      br *= RESCALE_DOWN
+      bi *= RESCALE_DOWN
+      scaleExp += RESCALE_BITS
+    }
+  }
+  const rel = 2 * sum
+  return rel < 0.5 ? rel / (1 - rel) : Number.POSITIVE_INFINITY
+}
+
+let prefixScratch = new Float64Array(256)
+function prefixLogNorms(n: number): Float64Array {
+  if (prefixScratch.length < n) prefixScratch = new Float64Array(2 * n)
+  return prefixScratch
+}
+
+let dirScratch = new Uint8Array(256)
+/** The generator directions of the tree path from x to y, in product order (shared scratch). */
+function pathDirs(x: Address, y: Address): Uint8Array {
+  const n = x.treeDistance(y)
+  if (dirScratch.length < n) dirScratch = new Uint8Array(2 * n)
+  const out = dirScratch
+  let i = 0
+  forEachPathDir(x, y, (dir) => {
+    out[i++] = dir
+  })
+  return out
 }
 
 /** Hyperbolic distance between two addresses (float64; for reports and plots). */
@@ -248,4 +328,29 @@ function bigCosSin(x: bigint, bits: number): [bigint, bigint] {
     termS = -(termS * x2) / one / (2n * k * (2n * k + 1n))
   }
   return [cos, sin]
+}
+
+/**
+ * Approximate position in the Poincaré disk, in float64: for drawing only.
+ * Past a few dozen levels every point rounds onto the rim; routing never uses this.
+ */
+export function diskPosition(a: Address): [number, number] {
+  const q = a.q
+  const t = Math.cos(Math.PI / q)
+  let zr = 0
+  let zi = 0
+  // Apply G[d0]∘G[d1]∘…∘G[dn-1] to the origin, innermost first: g(z) = (w − z)/(1 − w̄z).
+  for (let k = a.dirs.length - 1; k >= 0; k--) {
+    const theta = (2 * Math.PI * (a.dirs[k] as number)) / q
+    const wr = t * Math.cos(theta)
+    const wi = t * Math.sin(theta)
+    const nr = wr - zr
+    const ni = wi - zi
+    const dr = 1 - (wr * zr + wi * zi)
+    const di = -(wr * zi - wi * zr)
+    const den = dr * dr + di * di
+    zr = (nr * dr + ni * di) / den
+    zi = (ni * dr - nr * di) / den
+  }
+  return [zr, zi]
 }

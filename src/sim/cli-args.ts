@@ -1,0 +1,144 @@
+/**
+ * Command-line options of `npm run sim`, validated into an ExperimentConfig.
+ * Errors name the option and the accepted values.
+ */
+import { parseArgs } from 'node:util'
+import type { PlacementKind } from '../dht/placement.ts'
+import { isValidQ } from '../overlay/address.ts'
+import { DEFAULT_CONFIG, type ExperimentConfig } from './experiment.ts'
+import { ATTACH_POLICIES, type AttachPolicy } from './overlay.ts'
+import { SHORTCUT_POLICIES, type ShortcutPolicy } from './shortcuts.ts'
+
+export const USAGE = `usage: npm run sim -- [options]
+
+  --nodes N            overlay size (default ${DEFAULT_CONFIG.nodes})
+  --seed N             random seed (default ${DEFAULT_CONFIG.seed})
+  --q N                overlay degree, 3..64 (default ${DEFAULT_CONFIG.q})
+  --attach LIST        attach policies to run: ${ATTACH_POLICIES.join(', ')} (default ${DEFAULT_CONFIG.attach})
+  --near-climb N       levels a 'near' join climbs from its contact (default ${DEFAULT_CONFIG.nearClimb})
+  --shortcuts LIST     shortcut policies to compare: ${SHORTCUT_POLICIES.join(', ')} (default ${DEFAULT_CONFIG.shortcutPolicies.join(',')})
+  --per-node N         shortcuts each node tries to add (default ${DEFAULT_CONFIG.shortcutsPerNode})
+  --max-degree N       bound on a node's links, child slots included (default ${DEFAULT_CONFIG.maxDegree})
+  --pairs N            random pairs routed per policy (default ${DEFAULT_CONFIG.pairs})
+  --stretch-sources N  BFS sources for stretch (default ${DEFAULT_CONFIG.stretchSources}), x --stretch-dests N (default ${DEFAULT_CONFIG.stretchDestsPerSource})
+  --placements LIST    DHT placements: naive, balanced (default ${DEFAULT_CONFIG.placements.join(',')})
+  --keys N             DHT keys published per node (default ${DEFAULT_CONFIG.keysPerNode})
+  --replicas N         DHT replicas per key (default ${DEFAULT_CONFIG.replicas})
+  --gets N             DHT gets per measurement (default ${DEFAULT_CONFIG.gets})
+  --churn F            fraction of nodes failing at once, 0 to skip (default ${DEFAULT_CONFIG.churn})
+  --out FILE           JSON results (default out/sim-<nodes>-seed<seed>.json)
+  --plot FILE.svg      draw the overlay (at most 5000 nodes)
+  --quiet              no progress line
+  --help`
+
+export interface SimArgs {
+  readonly configs: readonly ExperimentConfig[]
+  readonly out: string
+  readonly plot: string | undefined
+  readonly quiet: boolean
+  readonly help: boolean
+}
+
+export class UsageError extends Error {}
+
+export function parseSimArgs(argv: readonly string[]): SimArgs {
+  let values: Record<string, string | boolean | undefined>
+  try {
+    values = parseArgs({
+      args: [...argv],
+      strict: true,
+      allowPositionals: false,
+      options: {
+        nodes: { type: 'string' },
+        seed: { type: 'string' },
+        q: { type: 'string' },
+        attach: { type: 'string' },
+        'near-climb': { type: 'string' },
+        shortcuts: { type: 'string' },
+        'per-node': { type: 'string' },
+        'max-degree': { type: 'string' },
+        pairs: { type: 'string' },
+        'stretch-sources': { type: 'string' },
+        'stretch-dests': { type: 'string' },
+        placements: { type: 'string' },
+        keys: { type: 'string' },
+        replicas: { type: 'string' },
+        gets: { type: 'string' },
+        churn: { type: 'string' },
+        out: { type: 'string' },
+        plot: { type: 'string' },
+        quiet: { type: 'boolean' },
+        help: { type: 'boolean' },
+      },
+    }).values
+  } catch (err) {
+    throw new UsageError((err as Error).message)
+  }
+  const d = DEFAULT_CONFIG
+  const int = (
+    name: string,
+    fallback: number,
+    min: number,
+    max = Number.MAX_SAFE_INTEGER,
+  ): number => {
+    const raw = values[name]
+    if (raw === undefined) return fallback
+    const n = Number(raw)
+    if (!Number.isInteger(n) || n < min || n > max) {
+      throw new UsageError(`--${name} must be an integer in [${min}, ${max}], got '${raw}'`)
+    }
+    return n
+  }
+  const list = <T extends string>(
+    name: string,
+    fallback: readonly T[],
+    allowed: readonly T[],
+  ): T[] => {
+    const raw = values[name]
+    if (raw === undefined) return [...fallback]
+    const items = String(raw)
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s.length > 0)
+    for (const item of items) {
+      if (!allowed.includes(item as T)) {
+        throw new UsageError(`--${name}: unknown '${item}' (choose from ${allowed.join(', ')})`)
+      }
+    }
+    if (items.length === 0) throw new UsageError(`--${name} needs at least one value`)
+    return items as T[]
+  }
+  const q = int('q', d.q, 3, 64)
+  if (!isValidQ(q)) throw new UsageError(`--q must be in [3, 64]`)
+  const churnRaw = values.churn
+  const churn = churnRaw === undefined ? d.churn : Number(churnRaw)
+  if (!(churn >= 0 && churn < 1))
+    throw new UsageError(`--churn must be a fraction in [0, 1), got '${churnRaw}'`)
+  const nodes = int('nodes', d.nodes, 2, 5_000_000)
+  const seed = int('seed', d.seed, 0, 2 ** 32 - 1)
+  const base: Omit<ExperimentConfig, 'attach'> = {
+    nodes,
+    seed,
+    q,
+    nearClimb: int('near-climb', d.nearClimb, 0, 1000),
+    shortcutPolicies: list<ShortcutPolicy>('shortcuts', d.shortcutPolicies, SHORTCUT_POLICIES),
+    shortcutsPerNode: int('per-node', d.shortcutsPerNode, 0, 1000),
+    maxDegree: int('max-degree', d.maxDegree, q + 1, 10_000),
+    pairs: int('pairs', d.pairs, 1),
+    stretchSources: int('stretch-sources', d.stretchSources, 0),
+    stretchDestsPerSource: int('stretch-dests', d.stretchDestsPerSource, 1),
+    placements: list<PlacementKind>('placements', d.placements, ['naive', 'balanced']),
+    keysPerNode: int('keys', d.keysPerNode, 0, 10_000),
+    replicas: int('replicas', d.replicas, 1, 16),
+    gets: int('gets', d.gets, 1),
+    churn,
+  }
+  const attach = list<AttachPolicy>('attach', [d.attach], ATTACH_POLICIES)
+  return {
+    configs: attach.map((a) => ({ ...base, attach: a })),
+    out: typeof values.out === 'string' ? values.out : `out/sim-${nodes}-seed${seed}.json`,
+    plot: typeof values.plot === 'string' ? values.plot : undefined,
+    quiet: values.quiet === true,
+    help: values.help === true,
+  }
+}
