@@ -7,6 +7,7 @@ import type { PlacementKind } from '../dht/placement.ts'
 import { isValidQ } from '../overlay/address.ts'
 import { DEFAULT_CONFIG, type ExperimentConfig } from './experiment.ts'
 import { ATTACH_POLICIES, type AttachPolicy } from './overlay.ts'
+import { MAX_PLOT_NODES } from './plot.ts'
 import { SHORTCUT_POLICIES, type ShortcutPolicy } from './shortcuts.ts'
 
 export const USAGE = `usage: npm run sim -- [options]
@@ -26,8 +27,10 @@ export const USAGE = `usage: npm run sim -- [options]
   --replicas N         DHT replicas per key (default ${DEFAULT_CONFIG.replicas})
   --gets N             DHT gets per measurement (default ${DEFAULT_CONFIG.gets})
   --churn F            fraction of nodes failing at once, 0 to skip (default ${DEFAULT_CONFIG.churn})
+  --keepalive-ms N     failure detection timeout, virtual ms (default ${DEFAULT_CONFIG.keepaliveTimeoutMs})
+  --hop-ms N           latency of one overlay hop, virtual ms (default ${DEFAULT_CONFIG.hopLatencyMs})
   --out FILE           JSON results (default out/sim-<nodes>-seed<seed>.json)
-  --plot FILE.svg      draw the overlay (at most 5000 nodes)
+  --plot FILE.svg      draw the overlay (at most ${MAX_PLOT_NODES} nodes)
   --quiet              no progress line
   --help`
 
@@ -65,6 +68,8 @@ export function parseSimArgs(argv: readonly string[]): SimArgs {
         replicas: { type: 'string' },
         gets: { type: 'string' },
         churn: { type: 'string' },
+        'keepalive-ms': { type: 'string' },
+        'hop-ms': { type: 'string' },
         out: { type: 'string' },
         plot: { type: 'string' },
         quiet: { type: 'boolean' },
@@ -132,8 +137,20 @@ export function parseSimArgs(argv: readonly string[]): SimArgs {
     replicas: int('replicas', d.replicas, 1, 16),
     gets: int('gets', d.gets, 1),
     churn,
+    keepaliveTimeoutMs: int('keepalive-ms', d.keepaliveTimeoutMs, 1, 3_600_000),
+    keepaliveIntervalMs: Math.min(
+      d.keepaliveIntervalMs,
+      int('keepalive-ms', d.keepaliveTimeoutMs, 1),
+    ),
+    hopLatencyMs: int('hop-ms', d.hopLatencyMs, 0, 60_000),
+    timelinePairs: d.timelinePairs,
   }
   const attach = list<AttachPolicy>('attach', [d.attach], ATTACH_POLICIES)
+  if (typeof values.plot === 'string' && nodes > MAX_PLOT_NODES) {
+    throw new UsageError(
+      `--plot draws at most ${MAX_PLOT_NODES} nodes; ask for --nodes ${MAX_PLOT_NODES} or fewer`,
+    )
+  }
   return {
     configs: attach.map((a) => ({ ...base, attach: a })),
     out: typeof values.out === 'string' ? values.out : `out/sim-${nodes}-seed${seed}.json`,

@@ -258,6 +258,7 @@ export class DhtModel {
     const alive = this.#overlay.aliveIds()
     const hops: number[] = []
     let ok = 0
+    if (this.#keys.length === 0) return { gets: 0, successRatio: Number.NaN, hops: summarize(hops) }
     for (let g = 0; g < gets; g++) {
       let i = rng.int(this.#keys.length)
       for (let t = 0; t < 100 && !this.#overlay.node(this.#publisher[i] as number).alive; t++) {

@@ -5,6 +5,7 @@
  */
 import { Rng } from '../core/rng.ts'
 import type { PlacementKind } from '../dht/placement.ts'
+import { VirtualClock } from './clock.ts'
 import { DhtModel, type GetReport, type LoadReport } from './dht.ts'
 import { type AttachPolicy, SimOverlay } from './overlay.ts'
 import type { Progress } from './progress.ts'
@@ -34,6 +35,14 @@ export interface ExperimentConfig {
   readonly gets: number
   /** Fraction of nodes that fail at once (0 to skip churn). */
   readonly churn: number
+  /** A link is declared dead after this long without traffic (virtual ms). */
+  readonly keepaliveTimeoutMs: number
+  /** Keepalive period: a failure is seen between timeout − period and timeout after it. */
+  readonly keepaliveIntervalMs: number
+  /** One overlay hop's latency (virtual ms). */
+  readonly hopLatencyMs: number
+  /** Pairs routed at each checkpoint of the repair timeline. */
+  readonly timelinePairs: number
 }
 
 export const DEFAULT_CONFIG: ExperimentConfig = {
@@ -53,6 +62,10 @@ export const DEFAULT_CONFIG: ExperimentConfig = {
   replicas: 3,
   gets: 20_000,
   churn: 0.1,
+  keepaliveTimeoutMs: 3000,
+  keepaliveIntervalMs: 1000,
+  hopLatencyMs: 20,
+  timelinePairs: 2000,
 }
 
 export interface ShortcutResult {
@@ -91,9 +104,14 @@ export interface ExperimentResult {
     readonly rootFailed: boolean
     readonly orphans: number
     readonly readdressed: number
+    /** Virtual time from the failure until the last orphaned subtree re-joined. */
+    readonly repairedAtMs: number
+    /** Greedy success between random live nodes at checkpoints of virtual time. */
+    readonly timeline: readonly { readonly atMs: number; readonly successRatio: number }[]
     readonly routingAfter: RoutingReport
     readonly maxDepthAfter: number
   }
+  /** Peak resident memory of the whole process so far. */
   readonly peakRssBytes: number
   readonly totalMs: number
 }
@@ -114,12 +132,69 @@ export function growOverlay(config: ExperimentConfig, progress?: Progress): SimO
   return overlay
 }
 
+/**
+ * Fails `config.churn` of the nodes at virtual time 0 and repairs on a virtual
+ * clock: each orphan notices its parent's death when its keepalive timer runs
+ * out, then re-joins after a join exchange (handshake with a contact, the
+ * climb and descent to a free slot, the reply: (4 + 2·nearClimb) hops). Greedy
+ * success between random live nodes is sampled along the way.
+ */
+function failAndRepairOverTime(
+  overlay: SimOverlay,
+  config: ExperimentConfig,
+): NonNullable<ExperimentResult['churn']> {
+  const rng = new Rng(config.seed + 4)
+  const clock = new VirtualClock()
+  const victims = rng
+    .shuffle(overlay.aliveIds())
+    .slice(0, Math.round(config.churn * overlay.aliveCount))
+  const rootFailed = victims.includes(overlay.root)
+  const before = new Map<number, string>()
+  for (const n of overlay.nodes)
+    if (n.alive && !victims.includes(n.id)) before.set(n.id, n.address.key)
+  const orphans = overlay.fail(victims)
+  const joinMs = (4 + 2 * config.nearClimb) * config.hopLatencyMs
+  let repairedAtMs = 0
+  for (const o of orphans) {
+    const detectMs = config.keepaliveTimeoutMs - rng.next() * config.keepaliveIntervalMs
+    clock.schedule(detectMs + joinMs, () => {
+      overlay.rejoin(o, rng)
+      repairedAtMs = clock.now()
+    })
+  }
+  const timeline: { atMs: number; successRatio: number }[] = []
+  const last = config.keepaliveTimeoutMs + joinMs
+  const checkpoints = [
+    0,
+    config.keepaliveTimeoutMs - config.keepaliveIntervalMs,
+    (2 * config.keepaliveTimeoutMs - config.keepaliveIntervalMs) / 2,
+    last,
+    last + 1000,
+  ]
+  for (const atMs of checkpoints) {
+    clock.runUntil(atMs)
+    timeline.push({
+      atMs,
+      successRatio: measureRouting(overlay, config.timelinePairs, rng).successRatio,
+    })
+  }
+  clock.runAll()
+  let readdressed = 0
+  for (const [id, key] of before) if (overlay.node(id).address.key !== key) readdressed++
+  return {
+    failed: victims.length,
+    rootFailed,
+    orphans: orphans.length,
+    readdressed,
+    repairedAtMs,
+    timeline,
+    routingAfter: measureRouting(overlay, Math.max(1000, Math.floor(config.pairs / 10)), rng),
+    maxDepthAfter: overlay.maxDepth(),
+  }
+}
+
 export function runExperiment(config: ExperimentConfig, progress?: Progress): ExperimentResult {
   const started = performance.now()
-  let peakRss = process.memoryUsage().rss
-  const sampleRss = (): void => {
-    peakRss = Math.max(peakRss, process.memoryUsage().rss)
-  }
   const shortcuts: ShortcutResult[] = []
   let overlay: SimOverlay | undefined
   for (const policy of config.shortcutPolicies) {
@@ -143,7 +218,6 @@ export function runExperiment(config: ExperimentConfig, progress?: Progress): Ex
       config.stretchDestsPerSource,
       rng,
     )
-    sampleRss()
     shortcuts.push({ policy, links, buildMs: t1 - t0, routeMs, routing, stretch })
   }
   if (overlay === undefined) throw new Error('no shortcut policy to run')
@@ -152,7 +226,7 @@ export function runExperiment(config: ExperimentConfig, progress?: Progress): Ex
   const tree = { maxDepth: overlay.maxDepth(), meanDepth: depthSum / overlay.nodes.length }
 
   // DHT on the last policy's overlay: publish, measure, then fail and repair.
-  const models = config.placements.map((kind) => {
+  const models = (config.keysPerNode > 0 ? config.placements : []).map((kind) => {
     const t0 = performance.now()
     const model = new DhtModel(overlay, kind, config.keysPerNode, config.replicas)
     model.publishAll((done) => progress?.update(`publishing (${kind})`, done, model.records))
@@ -160,29 +234,14 @@ export function runExperiment(config: ExperimentConfig, progress?: Progress): Ex
     progress?.update(`gets (${kind})`)
     const load = model.load()
     const gets = model.gets(config.gets, new Rng(config.seed + 3))
-    sampleRss()
     return { model, publishMs, load, gets }
   })
 
   let churn: ExperimentResult['churn']
   const churnResults = new Map<PlacementKind, PlacementResult['churn']>()
   if (config.churn > 0) {
-    const rng = new Rng(config.seed + 4)
-    const victims = rng
-      .shuffle(overlay.aliveIds())
-      .slice(0, Math.round(config.churn * overlay.aliveCount))
-    const rootFailed = victims.includes(overlay.root)
-    progress?.update('failing and repairing')
-    const repair = overlay.failAndRepair(victims, rng)
-    const routingAfter = measureRouting(overlay, Math.max(1000, Math.floor(config.pairs / 10)), rng)
-    churn = {
-      failed: victims.length,
-      rootFailed,
-      orphans: repair.orphans,
-      readdressed: repair.readdressed,
-      routingAfter,
-      maxDepthAfter: overlay.maxDepth(),
-    }
+    progress?.update('failing and repairing (virtual time)')
+    churn = failAndRepairOverTime(overlay, config)
     for (const { model } of models) {
       progress?.update(`handover (${model.kind})`)
       const h = model.handover()
@@ -198,7 +257,6 @@ export function runExperiment(config: ExperimentConfig, progress?: Progress): Ex
         getsAfterRepublish,
         loadAfter: model.load(),
       })
-      sampleRss()
     }
   }
   progress?.done()
@@ -213,7 +271,7 @@ export function runExperiment(config: ExperimentConfig, progress?: Progress): Ex
     tree,
     shortcuts,
     placements,
-    peakRssBytes: peakRss,
+    peakRssBytes: process.resourceUsage().maxRSS * 1024,
     totalMs: performance.now() - started,
   }
   return churn === undefined ? result : { ...result, churn }

@@ -56,6 +56,7 @@ export class SimOverlay {
   #alive = 0
   /** Bumped on every change of membership or sizes, so that derived caches know to refresh. */
   version = 0
+  #maxDepth: { version: number; depth: number } | undefined
 
   constructor(init: SimOverlayInit) {
     this.q = init.q
@@ -233,33 +234,49 @@ export class SimOverlay {
   }
 
   /**
-   * Kills the given nodes at once, then repairs: if the root died, its live
-   * child in the lowest slot becomes the root (its subtree re-addressed from the
-   * origin); every other live node whose parent died re-joins, with its whole
-   * subtree, through a member it knows (a shortcut neighbour still in the tree,
-   * else a random member), placed by the attach policy. Returns how many nodes
-   * changed address.
+   * Kills the given nodes at once and repairs at once: `fail`, then `rejoin`
+   * for every orphan in random order. Returns how many nodes changed address.
    */
   failAndRepair(ids: readonly number[], rng: Rng): { readdressed: number; orphans: number } {
-    this.version++
     const before = new Map<number, string>()
     for (const n of this.nodes) if (n.alive && !ids.includes(n.id)) before.set(n.id, n.address.key)
+    const orphans = rng.shuffle(this.fail(ids))
+    for (const o of orphans) this.rejoin(o, rng)
+    let readdressed = 0
+    for (const [id, key] of before) if (this.node(id).address.key !== key) readdressed++
+    return { readdressed, orphans: orphans.length }
+  }
+
+  /**
+   * Kills the given nodes at once. If the root died, its live child in the
+   * lowest slot becomes the root (its subtree re-addressed from the origin).
+   * Returns the live nodes whose parent died: each heads a subtree that is cut
+   * off from the tree, keeps its stale addresses, and must `rejoin`.
+   */
+  fail(ids: readonly number[]): SimNode[] {
+    this.version++
     const orphans = this.#kill(ids)
     if (!this.node(this.root).alive) this.#electRoot(orphans)
     this.#byKey.clear()
     this.#recount(this.node(this.root), Address.root(this.q))
-    rng.shuffle(orphans)
-    for (const o of orphans) {
-      const known = [...o.shortcuts]
-        .map((s) => this.node(s))
-        .filter((s) => s.alive && this.#inTree(s))
-      const contact = known.length > 0 ? rng.pick(known) : this.#randomMember(rng, () => true)
-      const [parent, slot] = this.#placeFrom(contact, rng)
-      this.#attach(o, parent, slot)
-    }
-    let readdressed = 0
-    for (const [id, key] of before) if (this.node(id).address.key !== key) readdressed++
-    return { readdressed, orphans: orphans.length }
+    return orphans
+  }
+
+  /**
+   * An orphan re-joins with its whole subtree through a member it knows (a
+   * shortcut neighbour still in the tree, else a random member), placed by the
+   * attach policy; the subtree takes the matching new addresses. Returns the
+   * contact and the new parent, for the caller's latency model.
+   */
+  rejoin(orphan: SimNode, rng: Rng): { contact: SimNode; parent: SimNode } {
+    this.version++
+    const known = [...orphan.shortcuts]
+      .map((s) => this.node(s))
+      .filter((s) => s.alive && this.#inTree(s))
+    const contact = known.length > 0 ? rng.pick(known) : this.#randomMember(rng, () => true)
+    const [parent, slot] = this.#placeFrom(contact, rng)
+    this.#attach(orphan, parent, slot)
+    return { contact, parent }
   }
 
   /** Marks nodes dead and unlinks them; returns their live children, now orphans. */
@@ -325,10 +342,14 @@ export class SimOverlay {
     n.minFree = this.#ownMinFree(n)
   }
 
+  /** Depth of the deepest live node (cached until the overlay changes). */
   maxDepth(): number {
-    let d = 0
-    for (const n of this.nodes) if (n.alive) d = Math.max(d, n.address.depth)
-    return d
+    if (this.#maxDepth?.version !== this.version) {
+      let d = 0
+      for (const n of this.nodes) if (n.alive) d = Math.max(d, n.address.depth)
+      this.#maxDepth = { version: this.version, depth: d }
+    }
+    return this.#maxDepth.depth
   }
 }
 

@@ -81,8 +81,10 @@ export function formatReport(r: ExperimentResult): string {
   if (r.churn !== undefined) {
     const ch = r.churn
     parts.push(
-      `churn: ${ch.failed} nodes failed at once${ch.rootFailed ? ' (the root among them)' : ''}; ${ch.orphans} orphaned subtrees re-joined, ${ch.readdressed} nodes re-addressed; greedy success after repair ${pct(ch.routingAfter.successRatio)} over ${ch.routingAfter.pairs} pairs; depth max ${ch.maxDepthAfter}`,
+      `churn: ${ch.failed} nodes failed at once${ch.rootFailed ? ' (the root among them)' : ''}; ${ch.orphans} orphaned subtrees re-joined, ${ch.readdressed} nodes re-addressed; repaired ${sec(ch.repairedAtMs)} after the failure (virtual time); greedy success after repair ${pct(ch.routingAfter.successRatio)} over ${ch.routingAfter.pairs} pairs; depth max ${ch.maxDepthAfter}\n` +
+        `greedy success over virtual time: ${ch.timeline.map((t) => `${sec(t.atMs)} ${pct(t.successRatio)}`).join(', ')}`,
     )
+    if (r.placements.length === 0) return [...parts, footer(r)].join('\n\n')
     parts.push(
       table(
         [
@@ -114,6 +116,10 @@ export function formatReport(r: ExperimentResult): string {
       ),
     )
   }
-  parts.push(`total ${sec(r.totalMs)}, peak RSS ${(r.peakRssBytes / 2 ** 20).toFixed(0)} MiB`)
+  parts.push(footer(r))
   return parts.join('\n\n')
+}
+
+function footer(r: ExperimentResult): string {
+  return `total ${sec(r.totalMs)}, peak RSS ${(r.peakRssBytes / 2 ** 20).toFixed(0)} MiB`
 }
