@@ -80,23 +80,42 @@ export function walkStep(table: WeightTable, point: KeyPoint): 'self' | number {
   return best < 0 ? 'self' : best
 }
 
-/**
- * Follows the balanced walk from `start` as far as the known tables allow.
- * Returns the deepest address reached and whether the walk ended there (the
- * owner) or only could not be followed further without that node's table.
- */
+/** How far a node could follow the balanced walk with the tables it has. */
+export interface WalkEnd {
+  /** The deepest node of the walk it could determine. */
+  readonly address: Address
+  /** Whether the walk ends there (the owner), or goes on below with tables it lacks. */
+  readonly owner: boolean
+  /** That node's weight in its parent's table (its quantized subtree size). */
+  readonly weight: number
+}
+
+/** Follows the balanced walk from `start` as far as the known tables allow. */
 export function followWalk(
   start: WeightTable,
   tableOf: (address: Address) => WeightTable | undefined,
   point: KeyPoint,
-): { readonly address: Address; readonly owner: boolean } {
+): WalkEnd {
   let table = start
+  let weight = 1
   for (;;) {
     const step = walkStep(table, point)
-    if (step === 'self') return { address: table.address, owner: true }
+    if (step === 'self') return { address: table.address, owner: true, weight }
+    weight = table.childWeights[step] as number
     const next = table.address.child(step)
     const nextTable = tableOf(next)
-    if (nextTable === undefined) return { address: next, owner: false }
+    if (nextTable === undefined) return { address: next, owner: false, weight }
     table = nextTable
   }
+}
+
+/**
+ * Expected tree hops from `from` to the owner of a walk known as far as `end`.
+ * Below a node whose table is not known the walk goes on for about ln(S)
+ * levels, S that node's subtree size: the depth of a random node in a subtree
+ * of S nodes grown by joins (ln S for random attachment, ln S / ln(q−1) for
+ * breadth-first, of the same order). Used to try a key's replicas nearest first.
+ */
+export function estimatedWalkDistance(from: Address, end: WalkEnd): number {
+  return from.treeDistance(end.address) + (end.owner ? 0 : Math.log(Math.max(1, end.weight)))
 }

@@ -6,10 +6,12 @@
 import type { Rng } from '../core/rng.ts'
 import { type KeyPoint, keyPoint, unitDraw } from '../dht/key-hash.ts'
 import {
+  estimatedWalkDistance,
   followWalk,
   naiveTarget,
   type PlacementKind,
   quantizeWeight,
+  type WalkEnd,
   type WeightTable,
   walkStep,
 } from '../dht/placement.ts'
@@ -115,16 +117,41 @@ export function lookup(
  * The walk as far as `n` can follow it: with the tables of its ancestors
  * (handed down the tree), its own, and its neighbours' (exchanged on each link).
  */
-function knownWalk(
-  overlay: SimOverlay,
-  n: SimNode,
-  point: KeyPoint,
-): { address: Address; owner: boolean } {
+function knownWalk(overlay: SimOverlay, n: SimNode, point: KeyPoint): WalkEnd {
   const rootTable = weightTable(overlay, overlay.node(overlay.root))
   const neighbourKeys = new Set(overlay.neighbours(n).map((m) => m.address.key))
   const known = (a: Address): WeightTable | undefined =>
     a.isAncestorOf(n.address) || neighbourKeys.has(a.key) ? tableAt(overlay, a) : undefined
   return followWalk(rootTable, known, point)
+}
+
+/**
+ * The order in which a node tries a key's replicas: the R primary ones nearest
+ * first, by the tree distance from the node to the deepest point of the
+ * replica's placement it can work out alone (the key's point for `naive`; for
+ * `balanced`, the walk as far as its tables go, plus the expected rest of the
+ * walk); then the extra indices.
+ */
+export function replicaOrder(
+  overlay: SimOverlay,
+  kind: PlacementKind,
+  src: SimNode,
+  key: string,
+  replicas: number,
+): number[] {
+  const scored: { r: number; distance: number }[] = []
+  for (let r = 0; r < replicas; r++) {
+    const point = keyPoint(key, r)
+    if (kind === 'naive') {
+      scored.push({ r, distance: src.address.treeDistance(naiveTarget(overlay.q, point)) })
+      continue
+    }
+    scored.push({ r, distance: estimatedWalkDistance(src.address, knownWalk(overlay, src, point)) })
+  }
+  scored.sort((a, b) => a.distance - b.distance || a.r - b.r)
+  const order = scored.map((x) => x.r)
+  for (let r = replicas; r < replicas + EXTRA_REPLICA_TRIES; r++) order.push(r)
+  return order
 }
 
 export interface LoadReport {
@@ -251,8 +278,8 @@ export class DhtModel {
 
   /**
    * `gets` lookups of random records of live publishers from random live nodes.
-   * A get tries replica 0, 1, ... in turn and succeeds at the first node that
-   * holds the record; its hops are those of the successful lookup.
+   * A get tries the replicas nearest first (`replicaOrder`) and succeeds at the
+   * first node that holds the record; its hops are those of the successful lookup.
    */
   gets(gets: number, rng: Rng): GetReport {
     const alive = this.#overlay.aliveIds()
@@ -266,7 +293,13 @@ export class DhtModel {
       }
       const src = this.#overlay.node(rng.pick(alive))
       const base = i * this.#slots
-      for (let r = 0; r < this.replicas + EXTRA_REPLICA_TRIES; r++) {
+      for (const r of replicaOrder(
+        this.#overlay,
+        this.kind,
+        src,
+        this.#keys[i] as string,
+        this.replicas,
+      )) {
         const res = lookup(this.#overlay, this.kind, src, keyPoint(this.#keys[i] as string, r))
         if (!res.ok) continue
         let held = false
