@@ -97,41 +97,17 @@ export function pathLogCosh(x: Address, y: Address, refined = false): LogCosh {
   const n = x.treeDistance(y)
   const dirs = pathDirs(x, y)
   const logPre = refined ? prefixLogNorms(n) : undefined
-  let ar = 1
-  let ai = 0
-  let br = 0
-  let bi = 0
+  const p = new FloatProduct()
   let err = 0
-  let scaleExp = 0
   for (let k = 0; k < n; k++) {
-    const o = 4 * (dirs[k] as number)
-    const cr = g[o] as number
-    const ci = g[o + 1] as number
-    const dr = g[o + 2] as number
-    const di = g[o + 3] as number
-    const norm = Math.abs(ar) + Math.abs(ai) + Math.abs(br) + Math.abs(bi)
-    if (logPre !== undefined) logPre[k] = Math.log(norm) + scaleExp * Math.LN2
-    // (α, β)·(γ, δ) = (αγ + β·conj(δ), αδ + β·conj(γ))
-    const nar = ar * cr - ai * ci + (br * dr + bi * di)
-    const nai = ar * ci + ai * cr + (bi * dr - br * di)
-    const nbr = ar * dr - ai * di + (br * cr + bi * ci)
-    const nbi = ar * di + ai * dr + (bi * cr - br * ci)
+    const norm = p.norm()
+    if (logPre !== undefined) logPre[k] = Math.log(norm) + p.scaleExp * Math.LN2
+    p.mulRight(g, 4 * (dirs[k] as number))
     err = err * gNorm + STEP_ROUNDING * norm * gNorm
-    ar = nar
-    ai = nai
-    br = nbr
-    bi = nbi
-    if (Math.abs(ar) > RESCALE_UP_LIMIT || Math.abs(ai) > RESCALE_UP_LIMIT) {
-      ar *= RESCALE_DOWN
-      ai *= RESCALE_DOWN
-      br *= RESCALE_DOWN
-      bi *= RESCALE_DOWN
-      err *= RESCALE_DOWN
-      scaleExp += RESCALE_BITS
-    }
+    if (p.rescale()) err *= RESCALE_DOWN
   }
-  const mag = Math.sqrt(ar * ar + ai * ai)
-  const value = Math.log(mag) + scaleExp * Math.LN2
+  const mag = Math.sqrt(p.ar * p.ar + p.ai * p.ai)
+  const value = Math.log(mag) + p.scaleExp * Math.LN2
   let rel = err < mag ? err / (mag - err) : Number.POSITIVE_INFINITY
   if (logPre !== undefined)
     rel = Math.min(rel, refinedRelativeError(g, gNorm, dirs, n, logPre, value))
@@ -152,41 +128,68 @@ function refinedRelativeError(
   logPre: Float64Array,
   logAlpha: number,
 ): number {
-  let ar = 1
-  let ai = 0
-  let br = 0
-  let bi = 0
-  let scaleExp = 0
+  const suffix = new FloatProduct()
   let sum = 0
   const logStep = Math.log(STEP_ROUNDING * gNorm)
   for (let k = n - 1; k >= 0; k--) {
-    const logSuffix =
-      Math.log(Math.abs(ar) + Math.abs(ai) + Math.abs(br) + Math.abs(bi)) + scaleExp * Math.LN2
+    const logSuffix = Math.log(suffix.norm()) + suffix.scaleExp * Math.LN2
     sum += Math.exp((logPre[k] as number) + logStep + logSuffix - logAlpha)
-    // S ← G·S: (γ, δ)·(α, β) = (γα + δ·conj(β), γβ + δ·conj(α))
-    const o = 4 * (dirs[k] as number)
+    suffix.mulLeft(g, 4 * (dirs[k] as number))
+    suffix.rescale()
+  }
+  const rel = 2 * sum
+  return rel < 0.5 ? rel / (1 - rel) : Number.POSITIVE_INFINITY
+}
+
+/** An SU(1,1) matrix [[α, β], [β̄, ᾱ]] in float64, scaled by 2^scaleExp so that it never overflows. */
+class FloatProduct {
+  ar = 1
+  ai = 0
+  br = 0
+  bi = 0
+  scaleExp = 0
+
+  /** Operator norm |α| + |β|, bounded above by the sum of the components' magnitudes. */
+  norm(): number {
+    return Math.abs(this.ar) + Math.abs(this.ai) + Math.abs(this.br) + Math.abs(this.bi)
+  }
+
+  /** this ← this·G, with G's [αr, αi, βr, βi] at g[o..o+3]: (α, β)·(γ, δ) = (αγ + β·δ̄, αδ + β·γ̄). */
+  mulRight(g: Float64Array, o: number): void {
+    const { ar, ai, br, bi } = this
     const cr = g[o] as number
     const ci = g[o + 1] as number
     const dr = g[o + 2] as number
     const di = g[o + 3] as number
-    const nar = cr * ar - ci * ai + (dr * br + di * bi)
-    const nai = cr * ai + ci * ar + (di * br - dr * bi)
-    const nbr = cr * br - ci * bi + (dr * ar + di * ai)
-    const nbi = cr * bi + ci * br + (di * ar - dr * ai)
-    ar = nar
-    ai = nai
-    br = nbr
-    bi = nbi
-    if (Math.abs(ar) > RESCALE_UP_LIMIT || Math.abs(ai) > RESCALE_UP_LIMIT) {
-      ar *= RESCALE_DOWN
-      ai *= RESCALE_DOWN
-      br *= RESCALE_DOWN
-      bi *= RESCALE_DOWN
-      scaleExp += RESCALE_BITS
-    }
+    this.ar = ar * cr - ai * ci + (br * dr + bi * di)
+    this.ai = ar * ci + ai * cr + (bi * dr - br * di)
+    this.br = ar * dr - ai * di + (br * cr + bi * ci)
+    this.bi = ar * di + ai * dr + (bi * cr - br * ci)
   }
-  const rel = 2 * sum
-  return rel < 0.5 ? rel / (1 - rel) : Number.POSITIVE_INFINITY
+
+  /** this ← G·this: (γ, δ)·(α, β) = (γα + δ·β̄, γβ + δ·ᾱ). */
+  mulLeft(g: Float64Array, o: number): void {
+    const { ar, ai, br, bi } = this
+    const cr = g[o] as number
+    const ci = g[o + 1] as number
+    const dr = g[o + 2] as number
+    const di = g[o + 3] as number
+    this.ar = cr * ar - ci * ai + (dr * br + di * bi)
+    this.ai = cr * ai + ci * ar + (di * br - dr * bi)
+    this.br = cr * br - ci * bi + (dr * ar + di * ai)
+    this.bi = cr * bi + ci * br + (di * ar - dr * ai)
+  }
+
+  /** Scales down by 2^RESCALE_BITS once |α| passes 2^RESCALE_BITS; true if it did. */
+  rescale(): boolean {
+    if (Math.abs(this.ar) <= RESCALE_UP_LIMIT && Math.abs(this.ai) <= RESCALE_UP_LIMIT) return false
+    this.ar *= RESCALE_DOWN
+    this.ai *= RESCALE_DOWN
+    this.br *= RESCALE_DOWN
+    this.bi *= RESCALE_DOWN
+    this.scaleExp += RESCALE_BITS
+    return true
+  }
 }
 
 let prefixScratch = new Float64Array(256)

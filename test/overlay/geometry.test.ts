@@ -3,38 +3,16 @@ import { describe, it } from 'node:test'
 import { Rng } from '../../src/core/rng.ts'
 import { Address } from '../../src/overlay/address.ts'
 import {
+  diskPosition,
   exactBitsFor,
   exactCoshSquared,
   hyperbolicDistance,
   pathLogCosh,
 } from '../../src/overlay/geometry.ts'
 
-/** Position in the disk by composing Möbius maps from the root, in plain float64. */
-function position(a: Address): [number, number] {
-  // Apply G[d0]∘G[d1]∘...∘G[dn-1] to 0, innermost first.
-  const q = a.q
-  const t = Math.cos(Math.PI / q)
-  let zr = 0
-  let zi = 0
-  for (let k = a.dirs.length - 1; k >= 0; k--) {
-    const th = (2 * Math.PI * (a.dirs[k] as number)) / q
-    const wr = t * Math.cos(th)
-    const wi = t * Math.sin(th)
-    // g(z) = (w - z) / (1 - conj(w) z)
-    const nr = wr - zr
-    const ni = wi - zi
-    const dr = 1 - (wr * zr + wi * zi)
-    const di = -(wr * zi - wi * zr)
-    const den = dr * dr + di * di
-    zr = (nr * dr + ni * di) / den
-    zi = (ni * dr - nr * di) / den
-  }
-  return [zr, zi]
-}
-
 function textbookDistance(a: Address, b: Address): number {
-  const [ar, ai] = position(a)
-  const [br, bi] = position(b)
+  const [ar, ai] = diskPosition(a)
+  const [br, bi] = diskPosition(b)
   const num = (ar - br) ** 2 + (ai - bi) ** 2
   return Math.acosh(1 + (2 * num) / ((1 - ar * ar - ai * ai) * (1 - br * br - bi * bi)))
 }
