@@ -8,11 +8,26 @@ import { describe, it } from 'node:test'
  * layer and the ones below it, never from above: the simulator drives the
  * overlay, the overlay never knows the simulator.
  */
-const LAYERS = ['core', 'identity', 'link', 'overlay', 'dht', 'session', 'forward', 'node', 'sim', 'cli']
+const LAYERS = [
+  'core',
+  'identity',
+  'link',
+  'overlay',
+  'dht',
+  'session',
+  'forward',
+  'node',
+  'sim',
+  'cli',
+]
 
 function sources(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
-    e.isDirectory() ? sources(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : [],
+    e.isDirectory()
+      ? sources(join(dir, e.name))
+      : e.name.endsWith('.ts')
+        ? [join(dir, e.name)]
+        : [],
   )
 }
 
@@ -22,7 +37,8 @@ function layerOf(file: string): string {
 
 describe('layers', () => {
   it('every source folder is a known layer', () => {
-    for (const file of sources('src')) assert.ok(LAYERS.includes(layerOf(file)), `${file}: unknown layer`)
+    for (const file of sources('src'))
+      assert.ok(LAYERS.includes(layerOf(file)), `${file}: unknown layer`)
   })
 
   it('no module imports from a layer above its own', () => {

@@ -8,6 +8,7 @@ import { type KeyPoint, keyPoint, unitDraw } from '../dht/key-hash.ts'
 import {
   estimatedWalkDistance,
   followWalk,
+  KEY_DEPTH,
   naiveTarget,
   type PlacementKind,
   quantizeWeight,
@@ -48,7 +49,7 @@ export function ownerOf(overlay: SimOverlay, kind: PlacementKind, point: KeyPoin
         unitDraw(point, cur.address.depth, 0) * slotCount(overlay.q, cur.address.depth),
       )
       const c = cur.children[slot] as number
-      if (c < 0 || cur.address.depth + 1 > 48) return cur
+      if (c < 0 || cur.address.depth >= KEY_DEPTH) return cur
       cur = overlay.node(c)
     }
   }

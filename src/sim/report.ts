@@ -78,6 +78,13 @@ export function formatReport(r: ExperimentResult): string {
       ),
     )
   }
+  const naive = r.placements.find((p) => p.placement === 'naive')
+  const balanced = r.placements.find((p) => p.placement === 'balanced')
+  if (naive !== undefined && balanced !== undefined) {
+    parts.push(
+      `balanced/naive: busiest node ${f2(balanced.load.maxOverFair / naive.load.maxOverFair)}x, lookup hops ${f2(balanced.gets.hops.mean / naive.gets.hops.mean)}x`,
+    )
+  }
   if (r.churn !== undefined) {
     const ch = r.churn
     parts.push(
