@@ -64,6 +64,7 @@ export function formatReport(r: ExperimentResult): string {
           'get success',
           'lookup hops mean',
           'p99',
+          'parallel hops mean',
         ],
         r.placements.map((p) => [
           p.placement,
@@ -74,6 +75,7 @@ export function formatReport(r: ExperimentResult): string {
           pct(p.gets.successRatio),
           f2(p.gets.hops.mean),
           String(p.gets.hops.p99),
+          f2(p.gets.parallelHops.mean),
         ]),
       ),
     )
@@ -82,7 +84,7 @@ export function formatReport(r: ExperimentResult): string {
   const balanced = r.placements.find((p) => p.placement === 'balanced')
   if (naive !== undefined && balanced !== undefined) {
     parts.push(
-      `balanced/naive: busiest node ${f2(balanced.load.maxOverFair / naive.load.maxOverFair)}x, lookup hops ${f2(balanced.gets.hops.mean / naive.gets.hops.mean)}x`,
+      `balanced/naive: busiest node ${f2(balanced.load.maxOverFair / naive.load.maxOverFair)}x, lookup hops ${f2(balanced.gets.hops.mean / naive.gets.hops.mean)}x (nearest first), ${f2(balanced.gets.parallelHops.mean / naive.gets.parallelHops.mean)}x (all replicas at once)`,
     )
   }
   if (r.churn !== undefined) {
