@@ -19,13 +19,18 @@ const { positionals, values } = parseArgs({
   args: process.argv.slice(2),
   allowPositionals: true,
   strict: true,
-  options: { nodes: { type: 'string' }, seed: { type: 'string' }, dests: { type: 'string' } },
+  options: {
+    nodes: { type: 'string' },
+    seed: { type: 'string' },
+    dests: { type: 'string' },
+    attach: { type: 'string' },
+  },
 })
 const name = positionals[0]
 const bench = name === undefined ? undefined : benches[name]
 if (bench === undefined) {
   process.stderr.write(
-    `usage: npm run bench -- <${Object.keys(benches).join('|')}> [--nodes N] [--seed N] [--dests N]\n`,
+    `usage: npm run bench -- <${Object.keys(benches).join('|')}> [--nodes N] [--seed N] [--dests N] [--attach random|bfs|near]\n`,
   )
   process.exitCode = 2
 } else {

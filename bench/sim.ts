@@ -5,13 +5,17 @@
  */
 import { Rng } from '../src/core/rng.ts'
 import { DEFAULT_CONFIG, growOverlay } from '../src/sim/experiment.ts'
+import { ATTACH_POLICIES, type AttachPolicy } from '../src/sim/overlay.ts'
 import { measureRouting } from '../src/sim/routing.ts'
 import { addShortcuts } from '../src/sim/shortcuts.ts'
 
 export function benchSim(args: Record<string, string | boolean | undefined>): void {
   const nodes = Number(args.nodes ?? 100_000)
   const seed = Number(args.seed ?? 1)
-  const config = { ...DEFAULT_CONFIG, nodes, seed }
+  const attach = (args.attach ?? DEFAULT_CONFIG.attach) as AttachPolicy
+  if (!ATTACH_POLICIES.includes(attach))
+    throw new Error(`--attach: one of ${ATTACH_POLICIES.join(', ')}`)
+  const config = { ...DEFAULT_CONFIG, nodes, seed, attach }
   const t0 = performance.now()
   const overlay = growOverlay(config)
   addShortcuts(
