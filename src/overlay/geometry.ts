@@ -77,11 +77,6 @@ function forEachPathDir(x: Address, y: Address, visit: (dir: number) => void): v
   for (let k = c; k < yd.length; k++) visit(yd[k] as number)
 }
 
-/** Number of generators on the tree path between x and y. */
-export function pathLength(x: Address, y: Address): number {
-  return x.treeDistance(y)
-}
-
 /**
  * ln cosh(d(x, y)/2) in float64, with a bound on its error.
  *

@@ -4,7 +4,7 @@
  * handover and re-publication. Deterministic for a given configuration.
  */
 import { Rng } from '../core/rng.ts'
-import type { PlacementKind } from '../dht/placement.ts'
+import { DEFAULT_REPLICAS, type PlacementKind } from '../dht/placement.ts'
 import { VirtualClock } from './clock.ts'
 import { DhtModel, type GetReport, type LoadReport } from './dht.ts'
 import { type AttachPolicy, SimOverlay } from './overlay.ts'
@@ -59,7 +59,7 @@ export const DEFAULT_CONFIG: ExperimentConfig = {
   stretchDestsPerSource: 20,
   placements: ['naive', 'balanced'],
   keysPerNode: 20,
-  replicas: 3,
+  replicas: DEFAULT_REPLICAS,
   gets: 20_000,
   churn: 0.1,
   keepaliveTimeoutMs: 3000,
