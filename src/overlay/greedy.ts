@@ -19,7 +19,8 @@
  * leaves eligibility undecided (the one comparison correctness rests on).
  */
 import type { Address } from './address.ts'
-import { exactBitsFor, exactCoshSquared, pathLogCosh } from './geometry.ts'
+import { pathLogCosh } from './geometry.ts'
+import { exactBitsFor, exactCoshSquared } from './geometry-exact.ts'
 
 /** A neighbour as the routing logic sees it: an opaque id and its current address. */
 export interface Neighbour<Id> {

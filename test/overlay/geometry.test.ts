@@ -2,13 +2,8 @@ import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { Rng } from '../../src/core/rng.ts'
 import { Address } from '../../src/overlay/address.ts'
-import {
-  diskPosition,
-  exactBitsFor,
-  exactCoshSquared,
-  hyperbolicDistance,
-  pathLogCosh,
-} from '../../src/overlay/geometry.ts'
+import { diskPosition, hyperbolicDistance, pathLogCosh } from '../../src/overlay/geometry.ts'
+import { exactBitsFor, exactCoshSquared } from '../../src/overlay/geometry-exact.ts'
 
 function textbookDistance(a: Address, b: Address): number {
   const [ar, ai] = diskPosition(a)

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { Rng } from '../../src/core/rng.ts'
 import { Address } from '../../src/overlay/address.ts'
-import { exactBitsFor, exactCoshSquared, pathLogCosh } from '../../src/overlay/geometry.ts'
+import { pathLogCosh } from '../../src/overlay/geometry.ts'
+import { exactBitsFor, exactCoshSquared } from '../../src/overlay/geometry-exact.ts'
 import {
   exactNextHop,
   type GreedyStats,
