@@ -1,0 +1,73 @@
+import assert from 'node:assert/strict'
+import { describe, it } from 'node:test'
+import fc from 'fast-check'
+import { encodeFrame, FrameDecoder, MAX_FRAME_BYTES } from '../../src/link/framing.ts'
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0))
+  let o = 0
+  for (const p of parts) {
+    out.set(p, o)
+    o += p.length
+  }
+  return out
+}
+
+describe('link framing', () => {
+  it('delivers every frame intact however the stream is cut', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.uint8Array({ minLength: 1, maxLength: 700 }), { minLength: 1, maxLength: 20 }),
+        fc.array(fc.integer({ min: 1, max: 300 }), { minLength: 1, maxLength: 50 }),
+        (payloads, cuts) => {
+          const stream = concat(payloads.map(encodeFrame))
+          const decoder = new FrameDecoder()
+          const got: Uint8Array[] = []
+          let pos = 0
+          for (let i = 0; pos < stream.length; i++) {
+            const n = cuts[i % cuts.length] as number
+            const r = decoder.push(stream.subarray(pos, pos + n))
+            assert.ok(r.ok)
+            got.push(...r.value)
+            pos += n
+          }
+          assert.deepEqual(got, payloads)
+          assert.equal(decoder.buffered, 0)
+        },
+      ),
+      { numRuns: 200 },
+    )
+  })
+
+  it('has a golden encoding', () => {
+    assert.equal(
+      Buffer.from(encodeFrame(Uint8Array.of(0xab, 0xcd, 0xef))).toString('hex'),
+      '0003abcdef',
+    )
+  })
+
+  it('rejects empty and oversized frames, and stays failed', () => {
+    const empty = new FrameDecoder().push(Uint8Array.of(0, 0))
+    assert.ok(!empty.ok && empty.code === 'empty-frame')
+    const d = new FrameDecoder(1024)
+    const big = d.push(Uint8Array.of(0x04, 0x01))
+    assert.ok(!big.ok && big.code === 'frame-too-large')
+    const after = d.push(encodeFrame(Uint8Array.of(1)))
+    assert.ok(!after.ok, 'a failed stream is not resynchronised')
+  })
+
+  it('buffers at most one frame', () => {
+    const d = new FrameDecoder(100)
+    const r = d.push(
+      concat([encodeFrame(new Uint8Array(100)), Uint8Array.of(0, 100), new Uint8Array(60)]),
+    )
+    assert.ok(r.ok && r.value.length === 1)
+    assert.equal(d.buffered, 60)
+  })
+
+  it('refuses to encode what cannot be framed', () => {
+    assert.throws(() => encodeFrame(new Uint8Array(0)), RangeError)
+    assert.throws(() => encodeFrame(new Uint8Array(MAX_FRAME_BYTES + 1)), RangeError)
+    assert.throws(() => new FrameDecoder(0), RangeError)
+  })
+})
