@@ -31,10 +31,13 @@ export type PlacementKind = 'naive' | 'balanced'
 /** The naive placement's point for a key: a slot path KEY_DEPTH levels deep. */
 export function naiveTarget(q: number, point: KeyPoint): Address {
   const slots = new Uint8Array(KEY_DEPTH)
-  for (let level = 0; level < KEY_DEPTH; level++) {
-    slots[level] = Math.floor(unitDraw(point, level, 0) * slotCount(q, level))
-  }
+  for (let level = 0; level < KEY_DEPTH; level++) slots[level] = naiveSlot(q, point, level)
   return Address.fromSlots(q, slots)
+}
+
+/** The slot at `level` of a key's naive point. */
+export function naiveSlot(q: number, point: KeyPoint, level: number): number {
+  return Math.floor(unitDraw(point, level, 0) * slotCount(q, level))
 }
 
 /**

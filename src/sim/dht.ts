@@ -4,11 +4,12 @@
  * over when owners change, and looked up by routing as a node would.
  */
 import type { Rng } from '../core/rng.ts'
-import { type KeyPoint, keyPoint, unitDraw } from '../dht/key-hash.ts'
+import { type KeyPoint, keyPoint } from '../dht/key-hash.ts'
 import {
   estimatedWalkDistance,
   followWalk,
   KEY_DEPTH,
+  naiveSlot,
   naiveTarget,
   type PlacementKind,
   quantizeWeight,
@@ -17,7 +18,6 @@ import {
   walkStep,
 } from '../dht/placement.ts'
 import type { Address } from '../overlay/address.ts'
-import { slotCount } from '../overlay/address.ts'
 import { greedyNextHop } from '../overlay/greedy.ts'
 import type { SimNode, SimOverlay } from './overlay.ts'
 import { hopLimitFor, routeGreedy } from './routing.ts'
@@ -45,10 +45,7 @@ export function ownerOf(overlay: SimOverlay, kind: PlacementKind, point: KeyPoin
   let cur = overlay.node(overlay.root)
   if (kind === 'naive') {
     for (;;) {
-      const slot = Math.floor(
-        unitDraw(point, cur.address.depth, 0) * slotCount(overlay.q, cur.address.depth),
-      )
-      const c = cur.children[slot] as number
+      const c = cur.children[naiveSlot(overlay.q, point, cur.address.depth)] as number
       if (c < 0 || cur.address.depth >= KEY_DEPTH) return cur
       cur = overlay.node(c)
     }
