@@ -2,6 +2,7 @@
  * The link session's public types, its options with their defaults, and its
  * local-misuse errors (link-session.ts has the state machine).
  */
+import { CodedError } from '../core/coded-error.ts'
 import type { Identity } from '../identity/keys.ts'
 import { canonicalName } from '../identity/name.ts'
 import { MAX_FRAME_BYTES } from './framing.ts'
@@ -61,15 +62,7 @@ export interface LinkOptions {
 /** Local misuse: `bad-config` (constructor), `not-open` and `payload-too-large` (send). */
 export type LinkUsageError = 'bad-config' | 'not-open' | 'payload-too-large'
 
-export class LinkError extends Error {
-  readonly code: LinkUsageError
-
-  constructor(code: LinkUsageError, message: string) {
-    super(message)
-    this.name = 'LinkError'
-    this.code = code
-  }
-}
+export class LinkError extends CodedError<LinkUsageError> {}
 
 /** Fills in defaults; throws LinkError('bad-config') on a bad value. */
 export function resolveOptions(init: LinkSessionInit): LinkOptions {

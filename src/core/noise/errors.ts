@@ -7,6 +7,7 @@
  * for one message, a missing key, an exhausted nonce — throws a `NoiseError` whose `code` is
  * a `NoiseUsageError`, because it is a bug in the caller, not something the peer did.
  */
+import { CodedError } from '../coded-error.ts'
 
 export type NoiseReadError =
   /** The message is longer than 65,535 bytes, Noise's limit. */
@@ -34,12 +35,4 @@ export type NoiseUsageError =
   /** A nonce outside 0..2^64 − 1 given to `setNonce`. */
   | 'bad-nonce'
 
-export class NoiseError extends Error {
-  readonly code: NoiseUsageError
-
-  constructor(code: NoiseUsageError, message: string) {
-    super(message)
-    this.name = 'NoiseError'
-    this.code = code
-  }
-}
+export class NoiseError extends CodedError<NoiseUsageError> {}
