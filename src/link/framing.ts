@@ -29,7 +29,7 @@ export function encodeFrame(payload: Uint8Array): Uint8Array {
 }
 
 export class FrameDecoder {
-  readonly #maxFrameBytes: number
+  #maxFrameBytes: number
   #header = new Uint8Array(HEADER_BYTES)
   #headerFill = 0
   #body: Uint8Array | undefined
@@ -38,6 +38,17 @@ export class FrameDecoder {
 
   /** @param maxFrameBytes the largest frame this side accepts (≤ 65,535). */
   constructor(maxFrameBytes = MAX_FRAME_BYTES) {
+    if (!Number.isInteger(maxFrameBytes) || maxFrameBytes < 1 || maxFrameBytes > MAX_FRAME_BYTES) {
+      throw new RangeError(`maxFrameBytes must be in 1..${MAX_FRAME_BYTES}`)
+    }
+    this.#maxFrameBytes = maxFrameBytes
+  }
+
+  /**
+   * Changes the largest frame accepted from the next frame header on (a link
+   * accepts only handshake-sized frames until its handshake is done).
+   */
+  setMaxFrameBytes(maxFrameBytes: number): void {
     if (!Number.isInteger(maxFrameBytes) || maxFrameBytes < 1 || maxFrameBytes > MAX_FRAME_BYTES) {
       throw new RangeError(`maxFrameBytes must be in 1..${MAX_FRAME_BYTES}`)
     }

@@ -48,6 +48,7 @@ import {
   type LinkOptions,
   type LinkSessionInit,
   type LinkState,
+  MIN_FRAME_BYTES,
   resolveOptions,
 } from './link-types.ts'
 
@@ -86,7 +87,9 @@ export class LinkSession {
     this.#initiator = init.initiator
     this.#options = resolveOptions(init)
     this.#handshakeDeadlineMs = nowMs + this.#options.handshakeTimeoutMs
-    this.#decoder = new FrameDecoder(this.#options.maxFrameBytes)
+    // Until the handshake is done only handshake-sized frames are accepted, so a
+    // stray client (say HTTP) declaring a large length is refused at once, not held.
+    this.#decoder = new FrameDecoder(MIN_FRAME_BYTES)
     this.#handshake = createHandshake({
       pattern: LINK_PATTERN,
       suite: LINK_SUITE,
@@ -235,6 +238,9 @@ export class LinkSession {
       this.#ciphers = this.#handshake.split()
     }
     this.#state = 'authenticating'
+    // Frames that follow message 3 in the same chunk are at most the peer's `auth`
+    // record, which fits the handshake limit; anything larger comes later.
+    this.#decoder.setMaxFrameBytes(this.#options.maxFrameBytes)
     const signature = this.#identity.sign(authMessage(this.#handshake.handshakeHash))
     this.#sendRecord({ type: 'auth', name: this.#identity.name, signature }, nowMs)
   }

@@ -251,8 +251,9 @@ describe('link session', () => {
     const zero = new LinkSession({ identity: bob, initiator: false }, 0)
     zero.receive(Uint8Array.of(0, 0, 1, 2, 3), 0)
     assert.equal(closedWith(zero.takeEvents()), 'bad-frame')
-    // ASCII "GET /": a length of 0x4745 = 18,245 > this side's maxFrameBytes.
-    const http = new LinkSession({ identity: bob, initiator: false, maxFrameBytes: 4096 }, 0)
+    // ASCII "GET /": a length of 0x4745 = 18,245, far above the 256 bytes a frame may
+    // have before the handshake is done: refused at once, not held until the timeout.
+    const http = new LinkSession({ identity: bob, initiator: false }, 0)
     http.receive(new TextEncoder().encode('GET / HTTP/1.1\r\n'), 0)
     assert.equal(closedWith(http.takeEvents()), 'bad-frame')
     // A well-framed body: Noise rejects it (too short for message 1; message 1 with a payload).
@@ -265,6 +266,16 @@ describe('link session', () => {
     const init = new LinkSession({ identity: alice, initiator: true }, 0)
     init.receive(encodeFrame(new Uint8Array(148).fill(1)), 0)
     assert.equal(closedWith(init.takeEvents()), 'handshake-failed')
+  })
+
+  it('accepts full-size frames once the handshake is done', () => {
+    const [a, b] = openPair()
+    const big = new Uint8Array(a.maxPayloadBytes).fill(0x5a)
+    a.send(big, 1)
+    deliver(a, b, 1)
+    const data = b.takeEvents().filter((e) => e.type === 'data')
+    assert.equal(data.length, 1)
+    assert.deepEqual(data[0]?.type === 'data' ? data[0].payload : undefined, big)
   })
 
   it('closes on a zero-length frame after open: bad-frame, and tells the peer', () => {
