@@ -121,6 +121,7 @@ export function parseSimArgs(argv: readonly string[]): SimArgs {
     throw new UsageError(`--churn must be a fraction in [0, 1), got '${churnRaw}'`)
   const nodes = int('nodes', d.nodes, 2, 5_000_000)
   const seed = int('seed', d.seed, 0, 2 ** 32 - 1)
+  const keepaliveTimeoutMs = int('keepalive-ms', d.keepaliveTimeoutMs, 1, 3_600_000)
   const base: Omit<ExperimentConfig, 'attach'> = {
     nodes,
     seed,
@@ -137,11 +138,9 @@ export function parseSimArgs(argv: readonly string[]): SimArgs {
     replicas: int('replicas', d.replicas, 1, 16),
     gets: int('gets', d.gets, 1),
     churn,
-    keepaliveTimeoutMs: int('keepalive-ms', d.keepaliveTimeoutMs, 1, 3_600_000),
-    keepaliveIntervalMs: Math.min(
-      d.keepaliveIntervalMs,
-      int('keepalive-ms', d.keepaliveTimeoutMs, 1),
-    ),
+    keepaliveTimeoutMs,
+    // A failure is seen within one keepalive period before the timeout, never before t = 0.
+    keepaliveIntervalMs: Math.min(d.keepaliveIntervalMs, keepaliveTimeoutMs),
     hopLatencyMs: int('hop-ms', d.hopLatencyMs, 0, 60_000),
     timelinePairs: d.timelinePairs,
   }

@@ -178,7 +178,6 @@ export class DhtModel {
   readonly #overlay: SimOverlay
   readonly kind: PlacementKind
   readonly replicas: number
-  readonly #slots: number
   readonly #publisher: Int32Array
   readonly #holders: Int32Array
   readonly #keys: string[]
@@ -187,11 +186,10 @@ export class DhtModel {
     this.#overlay = overlay
     this.kind = kind
     this.replicas = replicas
-    this.#slots = replicas
     const publishers = overlay.aliveIds()
     const count = publishers.length * keysPerNode
     this.#publisher = new Int32Array(count)
-    this.#holders = new Int32Array(count * this.#slots).fill(-1)
+    this.#holders = new Int32Array(count * this.replicas).fill(-1)
     this.#keys = new Array(count)
     let i = 0
     for (const id of publishers) {
@@ -216,8 +214,8 @@ export class DhtModel {
 
   #store(i: number): void {
     const owners = ownersOf(this.#overlay, this.kind, this.#keys[i] as string, this.replicas)
-    const base = i * this.#slots
-    for (let h = 0; h < this.#slots; h++) this.#holders[base + h] = owners[h]?.id ?? -1
+    const base = i * this.replicas
+    for (let h = 0; h < this.replicas; h++) this.#holders[base + h] = owners[h]?.id ?? -1
   }
 
   /**
@@ -230,22 +228,22 @@ export class DhtModel {
     let lost = 0
     let moved = 0
     for (let i = 0; i < this.#keys.length; i++) {
-      const base = i * this.#slots
+      const base = i * this.replicas
       let live = false
       const before: number[] = []
-      for (let h = 0; h < this.#slots; h++) {
+      for (let h = 0; h < this.replicas; h++) {
         const id = this.#holders[base + h] as number
         if (id >= 0) before.push(id)
         if (id >= 0 && this.#overlay.node(id).alive) live = true
       }
       if (!live) {
         lost++
-        this.#holders.fill(-1, base, base + this.#slots)
+        this.#holders.fill(-1, base, base + this.replicas)
         continue
       }
       survived++
       this.#store(i)
-      for (let h = 0; h < this.#slots; h++) {
+      for (let h = 0; h < this.replicas; h++) {
         const id = this.#holders[base + h] as number
         if (id >= 0 && !before.includes(id)) moved++
       }
@@ -323,8 +321,8 @@ export class DhtModel {
   }
 
   #holds(record: number, node: number): boolean {
-    const base = record * this.#slots
-    for (let h = 0; h < this.#slots; h++) if (this.#holders[base + h] === node) return true
+    const base = record * this.replicas
+    for (let h = 0; h < this.replicas; h++) if (this.#holders[base + h] === node) return true
     return false
   }
 }

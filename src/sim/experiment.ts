@@ -149,9 +149,7 @@ function failAndRepairOverTime(
     .shuffle(overlay.aliveIds())
     .slice(0, Math.round(config.churn * overlay.aliveCount))
   const rootFailed = victims.includes(overlay.root)
-  const before = new Map<number, string>()
-  for (const n of overlay.nodes)
-    if (n.alive && !victims.includes(n.id)) before.set(n.id, n.address.key)
+  const before = overlay.addressKeys(victims)
   const orphans = overlay.fail(victims)
   const joinMs = (4 + 2 * config.nearClimb) * config.hopLatencyMs
   let repairedAtMs = 0
@@ -179,13 +177,11 @@ function failAndRepairOverTime(
     })
   }
   clock.runAll()
-  let readdressed = 0
-  for (const [id, key] of before) if (overlay.node(id).address.key !== key) readdressed++
   return {
     failed: victims.length,
     rootFailed,
     orphans: orphans.length,
-    readdressed,
+    readdressed: overlay.countReaddressed(before),
     repairedAtMs,
     timeline,
     routingAfter: measureRouting(overlay, Math.max(1000, Math.floor(config.pairs / 10)), rng),

@@ -238,13 +238,25 @@ export class SimOverlay {
    * for every orphan in random order. Returns how many nodes changed address.
    */
   failAndRepair(ids: readonly number[], rng: Rng): { readdressed: number; orphans: number } {
-    const before = new Map<number, string>()
-    for (const n of this.nodes) if (n.alive && !ids.includes(n.id)) before.set(n.id, n.address.key)
+    const before = this.addressKeys(ids)
     const orphans = rng.shuffle(this.fail(ids))
     for (const o of orphans) this.rejoin(o, rng)
-    let readdressed = 0
-    for (const [id, key] of before) if (this.node(id).address.key !== key) readdressed++
-    return { readdressed, orphans: orphans.length }
+    return { readdressed: this.countReaddressed(before), orphans: orphans.length }
+  }
+
+  /** The address key of every live node not in `except`: a snapshot to compare against later. */
+  addressKeys(except: readonly number[] = []): Map<number, string> {
+    const skip = new Set(except)
+    const keys = new Map<number, string>()
+    for (const n of this.nodes) if (n.alive && !skip.has(n.id)) keys.set(n.id, n.address.key)
+    return keys
+  }
+
+  /** How many nodes of a snapshot (`addressKeys`) have a different address now. */
+  countReaddressed(before: ReadonlyMap<number, string>): number {
+    let changed = 0
+    for (const [id, key] of before) if (this.node(id).address.key !== key) changed++
+    return changed
   }
 
   /**
