@@ -1,0 +1,55 @@
+/**
+ * The TCP driver's public types, options and their defaults (tcp-link.ts has
+ * the driver, link-types.ts the session's own options).
+ */
+import type { Socket } from 'node:net'
+import type { LinkCounters } from './link-counters.ts'
+import type { LinkCloseReason, LinkSessionInit } from './link-types.ts'
+
+// Tuning constants.
+/** How long a closed link waits for the peer to close its side before destroying the socket. */
+export const CLOSE_LINGER_MS = 1000
+export const DEFAULT_CONNECT_TIMEOUT_MS = 3000
+/** Four full frames: a socket's own mark (64 KiB) would refuse after every full-size send. */
+export const DEFAULT_HIGH_WATER_MARK_BYTES = 4 * 65_536
+
+/**
+ * Why a TcpLink closed: the session's reasons, plus the driver's own —
+ * `connect-failed` (dial refused, unreachable or timed out), `socket-closed`
+ * (the connection ended or was reset without a close record), `socket-error`
+ * (any other socket error).
+ */
+export type TcpLinkCloseReason =
+  | LinkCloseReason
+  | 'connect-failed'
+  | 'socket-closed'
+  | 'socket-error'
+
+export interface TcpLinkInit extends LinkSessionInit {
+  /** A connected (responder) or connecting (initiator) socket; the link owns it from now on. */
+  readonly socket: Socket
+  /** Monotonic milliseconds. Default: performance.now(). */
+  readonly now?: () => number
+  /** Every close is counted here by reason, if given. */
+  readonly counters?: LinkCounters
+  /**
+   * `send` returns false while the socket holds more unwritten bytes than this.
+   * Default 256 KiB; never below the socket's writableHighWaterMark, so that the
+   * socket's own 'drain' always follows.
+   */
+  readonly highWaterMarkBytes?: number
+}
+
+/** The options `dialLink` takes: a TcpLinkInit without the socket, always the initiator. */
+export type DialInit = Omit<TcpLinkInit, 'socket' | 'initiator'>
+
+export type TcpLinkEvents = {
+  /** The peer is authenticated as `peerName`; `send` may be called. */
+  open: [peerName: string]
+  /** One payload, in order; the array is the link's to give away. */
+  data: [payload: Uint8Array]
+  /** The write buffer emptied after a `send` returned false. */
+  drain: []
+  /** Exactly once; nothing follows. */
+  closed: [reason: TcpLinkCloseReason, detail: string]
+}
