@@ -23,8 +23,7 @@ import { type KeyPoint, unitDraw } from './key-hash.ts'
 export const DEFAULT_REPLICAS = 3
 /** Depth of a key's point under the naive placement. */
 export const KEY_DEPTH = 48
-/** Subtree sizes are rounded down to a power of 2^(1/WEIGHT_STEPS_PER_DOUBLING). */
-export const WEIGHT_STEPS_PER_DOUBLING = 8
+export { quantizeWeight, WEIGHT_STEPS_PER_DOUBLING } from '../overlay/weights.ts'
 
 export type PlacementKind = 'naive' | 'balanced'
 
@@ -38,17 +37,6 @@ export function naiveTarget(q: number, point: KeyPoint): Address {
 /** The slot at `level` of a key's naive point. */
 export function naiveSlot(q: number, point: KeyPoint, level: number): number {
   return Math.floor(unitDraw(point, level, 0) * slotCount(q, level))
-}
-
-/**
- * A subtree size as a rendezvous weight: exact up to 16, then rounded down to
- * a step of 2^(1/8) (about 9%), so that a weight changes only when its subtree
- * grows or shrinks by that much. Empty slots weigh 0.
- */
-export function quantizeWeight(size: number): number {
-  if (size <= 16) return Math.max(0, Math.floor(size))
-  const step = Math.floor(Math.log2(size) * WEIGHT_STEPS_PER_DOUBLING)
-  return 2 ** (step / WEIGHT_STEPS_PER_DOUBLING)
 }
 
 /**
