@@ -1,0 +1,148 @@
+import assert from 'node:assert/strict'
+import { describe, it } from 'node:test'
+import { Rng } from '../../src/core/rng.ts'
+import { encodeName } from '../../src/identity/name.ts'
+import type { OverlayEvent } from '../../src/overlay/node-types.ts'
+import { type SimHost, SimNetwork } from '../../src/sim/network.ts'
+
+function randomName(rng: Rng): string {
+  const key = new Uint8Array(32)
+  for (let i = 0; i < 32; i++) key[i] = rng.int(256)
+  return encodeName(key)
+}
+
+/** Grows an overlay of n hosts, each joining through a random member already in it. */
+function grow(n: number, seed = 1): SimNetwork {
+  const net = new SimNetwork({ seed })
+  const rng = new Rng(seed)
+  const root = net.addHost({ name: randomName(rng), bootstrap: [] })
+  net.start(root)
+  for (let i = 1; i < n; i++) {
+    const contact = rng.pick(net.hosts.filter((h) => h.alive))
+    const h = net.addHost({ name: randomName(rng), bootstrap: [contact.endpoint] })
+    net.start(h)
+    net.runFor(20)
+  }
+  net.runFor(3000)
+  return net
+}
+
+function alive(net: SimNetwork): SimHost[] {
+  return net.hosts.filter((h) => h.alive)
+}
+
+/** Checks the tree: every host placed, addresses unique, each parent one level up. */
+function assertTree(net: SimNetwork): void {
+  const hosts = alive(net)
+  const byName = new Map(hosts.map((h) => [h.overlay.name, h]))
+  const seen = new Set<string>()
+  let roots = 0
+  for (const h of hosts) {
+    const a = h.overlay.address
+    assert.equal(h.overlay.placement, 'placed', `${h.endpoint} is ${h.overlay.placement}`)
+    assert.ok(a)
+    assert.ok(!seen.has(a.key), `duplicate address ${a}`)
+    seen.add(a.key)
+    if (a.isRoot) {
+      roots++
+      continue
+    }
+    const parent = byName.get(h.overlay.parentName ?? '')
+    assert.ok(parent, `${h.endpoint} has no live parent`)
+    assert.equal(
+      parent.overlay.address?.key,
+      a.parent()?.key,
+      `${a} under ${parent.overlay.address}`,
+    )
+  }
+  assert.equal(roots, 1)
+}
+
+/** Pings every ordered pair (or `sample` random ones); returns the failures. */
+function pingAll(net: SimNetwork, sample?: number): string[] {
+  const hosts = alive(net)
+  const pairs: [SimHost, SimHost][] = []
+  for (const a of hosts) for (const b of hosts) if (a !== b) pairs.push([a, b])
+  const chosen = sample === undefined ? pairs : net.rng.shuffle(pairs).slice(0, sample)
+  const pending = new Map<string, string>()
+  for (const h of hosts) {
+    h.recordEvents = true
+    h.events.length = 0
+  }
+  for (const [a, b] of chosen) {
+    const id = a.overlay.ping(b.overlay.address as never, b.overlay.name, net.now)
+    pending.set(`${a.index}:${id}`, `${a.endpoint}→${b.endpoint}`)
+    net.pump(a)
+  }
+  net.runFor(2000)
+  const failures: string[] = []
+  for (const h of hosts) {
+    for (const e of h.events as OverlayEvent[]) {
+      if (e.type !== 'pong') continue
+      const key = `${h.index}:${e.id}`
+      if (!e.ok) failures.push(`${pending.get(key)}: ${e.reason}`)
+      pending.delete(key)
+    }
+  }
+  for (const what of pending.values()) failures.push(`${what}: no answer`)
+  return failures
+}
+
+describe('overlay node on the in-memory network', () => {
+  it('30 nodes joining in random order form one tree, and every node reaches every other', () => {
+    const net = grow(30)
+    assertTree(net)
+    assert.deepEqual(pingAll(net), [])
+  })
+
+  it('survives 5 killed non-root nodes, then the root: every survivor reaches every other', () => {
+    const net = grow(40, 2)
+    const rng = new Rng(9)
+    const victims = rng.shuffle(alive(net).filter((h) => !h.overlay.isRoot)).slice(0, 5)
+    for (const v of victims) net.kill(v)
+    net.runFor(10_000)
+    assertTree(net)
+    assert.deepEqual(pingAll(net), [])
+    const root = alive(net).find((h) => h.overlay.isRoot) as SimHost
+    net.kill(root)
+    net.runFor(10_000)
+    assertTree(net)
+    assert.deepEqual(pingAll(net), [])
+  })
+
+  it('a graceful leave frees the slot at once and the children re-join', () => {
+    const net = grow(20, 3)
+    const inner = alive(net).find(
+      (h) => !h.overlay.isRoot && h.overlay.subtreeSize() > 1,
+    ) as SimHost
+    assert.ok(inner)
+    inner.overlay.leave(net.now)
+    net.pump(inner)
+    inner.alive = false
+    net.runFor(2000)
+    assertTree(net)
+    assert.deepEqual(pingAll(net), [])
+  })
+
+  it('a ping to a name at an address that is not its own reports wrong-node', () => {
+    const net = grow(10, 4)
+    const [a, b, c] = alive(net) as [SimHost, SimHost, SimHost]
+    a.recordEvents = true
+    const id = a.overlay.ping(b.overlay.address as never, c.overlay.name, net.now)
+    net.pump(a)
+    net.runFor(500)
+    const pong = a.events.find((e) => e.type === 'pong' && e.id === id)
+    assert.deepEqual(pong && pong.type === 'pong' && [pong.ok, pong.reason], [false, 'wrong-node'])
+  })
+
+  it('a bad message from a neighbour is counted and its link closed', () => {
+    const net = grow(5, 5)
+    const [a, b] = alive(net) as [SimHost, SimHost]
+    const link = [...a.peers.entries()].find(([, end]) => end.host === b)?.[0]
+    assert.ok(link !== undefined, 'a and b are linked')
+    a.overlay.receive(link, new Uint8Array([200, 1, 2]), net.now)
+    net.pump(a)
+    assert.equal(a.overlay.stats.drops['bad-message'], 1)
+    assert.ok(!a.overlay.links().some((l) => l.link === link))
+  })
+})
