@@ -1,0 +1,139 @@
+/**
+ * The DHT's messages, carried as the payload of overlay `routed` messages with
+ * protocol PROTO.dht (docs/wire-dht.md, "DHT messages"). The only encoder and
+ * decoder of them.
+ *
+ * Requests (put, get) carry the origin's address, so that a node deeper on
+ * the key's walk can answer the origin directly, and the replica index and
+ * walk steps taken, so that every node on the way computes the same walk.
+ */
+import { ByteReader, ByteWriter } from '../core/bytes.ts'
+import { type Decoded, fail, ok } from '../core/result.ts'
+import { PUBLIC_KEY_BYTES } from '../identity/name.ts'
+import type { Address } from '../overlay/address.ts'
+import { readAddress, writeAddress } from '../overlay/address-codec.ts'
+import { type NameRecord, readNameRecord, writeNameRecord } from './name-record.ts'
+
+export const DHT_TYPE = { put: 1, putAck: 2, get: 3, getReply: 4 } as const
+
+/** What a replica did with a put (the store's outcome, or why it did not store). */
+export const PUT_OUTCOME = [
+  'stored',
+  'replaced',
+  'same',
+  'bad-signature',
+  'expired',
+  'too-far-future',
+  'stale-seq',
+  'full',
+] as const
+export type PutAckOutcome = (typeof PUT_OUTCOME)[number]
+
+export type DhtMessage =
+  | {
+      readonly type: 'put'
+      readonly id: number
+      readonly replica: number
+      readonly steps: number
+      readonly origin: Address
+      readonly record: NameRecord
+    }
+  | { readonly type: 'put-ack'; readonly id: number; readonly outcome: PutAckOutcome }
+  | {
+      readonly type: 'get'
+      readonly id: number
+      readonly replica: number
+      readonly steps: number
+      readonly origin: Address
+      /** The DHT key: the name's 32-byte public key. */
+      readonly key: Uint8Array
+    }
+  | { readonly type: 'get-reply'; readonly id: number; readonly record: NameRecord | undefined }
+
+export type DhtMessageError =
+  | 'empty'
+  | 'unknown-type'
+  | 'truncated'
+  | 'bad-field'
+  | 'trailing-bytes'
+
+export function encodeDhtMessage(m: DhtMessage): Uint8Array {
+  const w = new ByteWriter(160)
+  switch (m.type) {
+    case 'put':
+      w.u8(DHT_TYPE.put).varint(m.id).u8(m.replica).u8(m.steps)
+      writeAddress(w, m.origin)
+      writeNameRecord(w, m.record)
+      break
+    case 'put-ack':
+      w.u8(DHT_TYPE.putAck).varint(m.id).u8(PUT_OUTCOME.indexOf(m.outcome))
+      break
+    case 'get':
+      w.u8(DHT_TYPE.get).varint(m.id).u8(m.replica).u8(m.steps)
+      writeAddress(w, m.origin)
+      w.bytes(m.key)
+      break
+    case 'get-reply':
+      w.u8(DHT_TYPE.getReply)
+        .varint(m.id)
+        .u8(m.record === undefined ? 0 : 1)
+      if (m.record !== undefined) writeNameRecord(w, m.record)
+      break
+  }
+  return w.finish()
+}
+
+export function decodeDhtMessage(bytes: Uint8Array): Decoded<DhtMessage, DhtMessageError> {
+  const r = new ByteReader(bytes)
+  const type = r.u8()
+  if (type === undefined) return fail('empty', 'empty DHT message')
+  const id = r.varint()
+  if (id === undefined) return fail('truncated', 'request id')
+  const m = decodeBody(type, id, r)
+  if (m.ok && r.remaining > 0)
+    return fail('trailing-bytes', `${r.remaining} bytes after ${m.value.type}`)
+  return m
+}
+
+function decodeBody(type: number, id: number, r: ByteReader): Decoded<DhtMessage, DhtMessageError> {
+  switch (type) {
+    case DHT_TYPE.put:
+    case DHT_TYPE.get: {
+      const replica = r.u8()
+      const steps = r.u8()
+      if (replica === undefined || steps === undefined) return fail('truncated', 'request header')
+      const origin = readAddress(r)
+      if (!origin.ok) return fail('bad-field', `origin: ${origin.code}`)
+      if (type === DHT_TYPE.get) {
+        const key = r.bytes(PUBLIC_KEY_BYTES)
+        if (key === undefined) return fail('truncated', 'key')
+        return ok({
+          type: 'get',
+          id,
+          replica,
+          steps,
+          origin: origin.value,
+          key: Uint8Array.from(key),
+        })
+      }
+      const record = readNameRecord(r)
+      if (!record.ok) return fail('bad-field', `record: ${record.code}: ${record.detail}`)
+      return ok({ type: 'put', id, replica, steps, origin: origin.value, record: record.value })
+    }
+    case DHT_TYPE.putAck: {
+      const outcome = PUT_OUTCOME[r.u8() ?? 255]
+      if (outcome === undefined) return fail('bad-field', 'put-ack outcome')
+      return ok({ type: 'put-ack', id, outcome })
+    }
+    case DHT_TYPE.getReply: {
+      const found = r.u8()
+      if (found === undefined || found > 1) return fail('bad-field', 'get-reply flag')
+      if (found === 0) return ok({ type: 'get-reply', id, record: undefined })
+      const record = readNameRecord(r)
+      if (!record.ok) return fail('bad-field', `record: ${record.code}: ${record.detail}`)
+      return ok({ type: 'get-reply', id, record: record.value })
+    }
+    default:
+      return fail('unknown-type', `DHT message type ${type}`)
+  }
+}
