@@ -143,6 +143,11 @@ export class TcpLink extends EventEmitter<TcpLinkEvents> {
   }
 
   /** Bytes handed to the socket, framing and encryption included. */
+  /** Bytes queued on the socket and not yet written (what backpressure is about). */
+  get bufferedBytes(): number {
+    return this.#socket.writableLength
+  }
+
   get bytesOut(): number {
     return this.#bytesOut
   }

@@ -926,10 +926,9 @@ export class OverlayNode {
         this.#deliver(m, false, nowMs)
         return
       case 'forward': {
-        if (from !== undefined) {
-          bytes[ROUTED_HOPS_OFFSET] = m.hops + 1
-          this.stats.forwarded++
-        }
+        // hops counts links crossed, so a neighbour is 1 hop away.
+        bytes[ROUTED_HOPS_OFFSET] = m.hops + 1
+        if (from !== undefined) this.stats.forwarded++
         this.stats.sent.routed = (this.stats.sent.routed ?? 0) + 1
         this.#actions.push({ type: 'send', link: decision.next.id, bytes })
         return
