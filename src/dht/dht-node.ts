@@ -39,6 +39,13 @@ export const DEFAULT_REQUEST_TIMEOUT_MS = 2000
 export const DEFAULT_GRACE_MS = 30
 /** Walk steps after which a request is answered where it is (a loop guard under churn). */
 export const MAX_WALK_STEPS = 64
+/**
+ * After a move the node publishes again after these delays (then every
+ * refreshMs): a mass re-addressing changes the tables for a few seconds, and a
+ * record put under a view that was still changing may sit where later lookups
+ * do not look.
+ */
+export const SETTLE_REPUBLISH_MS = [1000, 2000] as const
 /** Handover checks run at most this often. */
 export const HANDOVER_INTERVAL_MS = 500
 
@@ -96,6 +103,8 @@ export class DhtNode {
   readonly #graceMs: number
   #seq = 0
   #publishAtMs: number | undefined
+  /** Publishes still due after a move, while the tables settle (SETTLE_REPUBLISH_MS). */
+  #settling: number[] = []
   #handoverAtMs: number | undefined
   readonly #lookups = new Map<number, PendingLookup>()
   /** For each record held, the replicas this node took it as owner of (handover is per replica). */
@@ -122,7 +131,10 @@ export class DhtNode {
   onEvent(e: OverlayEvent, nowMs: number): void {
     switch (e.type) {
       case 'address':
-        if (e.address !== undefined && e.reason !== 'orphaned') this.publish(nowMs)
+        if (e.address !== undefined && e.reason !== 'orphaned') {
+          this.#settling = [...SETTLE_REPUBLISH_MS]
+          this.publish(nowMs)
+        }
         return
       case 'tables':
         this.#handoverAtMs ??= nowMs + HANDOVER_INTERVAL_MS
@@ -148,7 +160,7 @@ export class DhtNode {
       Math.floor(nowMs) + this.#lifetimeMs,
     )
     this.stats.published++
-    this.#publishAtMs = nowMs + this.#refreshMs
+    this.#publishAtMs = nowMs + (this.#settling.shift() ?? this.#refreshMs)
     this.#putEverywhere(record, nowMs)
   }
 
@@ -274,8 +286,8 @@ export class DhtNode {
         replicas.add(m.replica)
         this.#owned.set(m.record.name, replicas)
       }
-      if (self !== undefined && m.origin.equals(self)) return
-      this.#reply(m.origin, { type: 'put-ack', id: m.id, outcome }, nowMs)
+      // No ack: the publisher repeats its put on every refresh, and an ack per
+      // replica would double the DHT's traffic for a figure nobody acts on.
       return
     }
     const name = encodeName(m.key)

@@ -65,13 +65,22 @@ export function verifyByName(name: string, message: Uint8Array, signature: Uint8
   const key = decodeName(name)
   if (!key.ok || signature.length !== 64) return false
   try {
-    const publicKey = createPublicKey({
-      key: Buffer.concat([ED25519_SPKI, key.value]),
-      format: 'der',
-      type: 'spki',
-    })
-    return verify(null, message, publicKey, signature)
+    return verify(null, message, publicKeyOf(name, key.value), signature)
   } catch {
     return false // not a valid curve point
   }
+}
+
+/** Public keys recently verified against, by name: importing a key costs as much as verifying. */
+const KEY_CACHE_ENTRIES = 4096
+const keyCache = new Map<string, KeyObject>()
+
+function publicKeyOf(name: string, raw: Uint8Array): KeyObject {
+  let key = keyCache.get(name)
+  if (key === undefined) {
+    key = createPublicKey({ key: Buffer.concat([ED25519_SPKI, raw]), format: 'der', type: 'spki' })
+    if (keyCache.size >= KEY_CACHE_ENTRIES) keyCache.delete(keyCache.keys().next().value as string)
+    keyCache.set(name, key)
+  }
+  return key
 }

@@ -85,6 +85,11 @@ export class JoinCandidates {
     this.#attempt = { link, dialed, deadlineMs: nowMs + this.#o.joinTimeoutMs }
   }
 
+  /** The link of the attempt in flight, if any. */
+  get attemptLink(): LinkId | undefined {
+    return this.#attempt?.link
+  }
+
   isAttempt(link: LinkId): boolean {
     return this.#attempt?.link === link
   }

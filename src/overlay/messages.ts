@@ -210,7 +210,8 @@ function readHello(r: ByteReader): Decoded<OverlayMessage, MessageError> {
   const address = readOptionalAddress(r)
   if (!address.ok) return address
   const hasTree = r.u8()
-  if (hasTree === undefined || hasTree > 1) return fail('bad-field', 'hello: tree flag')
+  if (hasTree === undefined) return fail('truncated', 'hello: tree flag')
+  if (hasTree > 1) return fail('bad-field', 'hello: tree flag')
   const tree = hasTree === 1 ? readTree(r) : ok(undefined)
   if (!tree.ok) return tree
   return ok({ type: 'hello', endpoint: endpoint.value, address: address.value, tree: tree.value })
@@ -244,6 +245,7 @@ function readJoinRedirect(r: ByteReader): Decoded<OverlayMessage, MessageError> 
 
 function readJoinRefuse(r: ByteReader): Decoded<OverlayMessage, MessageError> {
   const code = r.u8()
+  if (code === undefined) return fail('truncated', 'join-refuse: reason')
   const reason = (Object.keys(REFUSE_REASON) as RefuseReason[]).find(
     (k) => REFUSE_REASON[k] === code,
   )
@@ -316,7 +318,8 @@ function readPlace(r: ByteReader): Decoded<OverlayMessage, MessageError> {
   const tables = readList(r, MAX_TABLES, 'tables', readTable)
   if (!tables.ok) return tables
   const hasGrandparent = r.u8()
-  if (hasGrandparent === undefined || hasGrandparent > 1) return fail('bad-field', 'place: flag')
+  if (hasGrandparent === undefined) return fail('truncated', 'place: grandparent flag')
+  if (hasGrandparent > 1) return fail('bad-field', 'place: flag')
   const grandparent = hasGrandparent === 1 ? readContact(r) : ok(undefined)
   if (!grandparent.ok) return grandparent
   const siblings = readList(r, MAX_CONTACTS, 'siblings', readSlotContact)
@@ -366,7 +369,8 @@ function readSlotContact(r: ByteReader): Decoded<SlotContact, MessageError> {
 function readCount(r: ByteReader, max: number, what: string): Decoded<number, MessageError> {
   const n = r.varint()
   if (n === undefined) return fail('truncated', `${what} count`)
-  if (n > max || n > r.remaining) return fail('bad-field', `${what} count ${n}`)
+  if (n > max) return fail('bad-field', `${what} count ${n}`)
+  if (n > r.remaining) return fail('truncated', `${what} count ${n}`)
   return ok(n)
 }
 
@@ -382,7 +386,7 @@ function readString(r: ByteReader): Decoded<string, MessageError> {
   const bytes = r.bytes(len)
   if (bytes === undefined) return fail('truncated', 'string')
   const s = Buffer.from(bytes).toString('utf8')
-  if (Buffer.byteLength(s, 'utf8') !== len) return fail('bad-field', 'string is not UTF-8')
+  if (!Buffer.from(s, 'utf8').equals(bytes)) return fail('bad-field', 'string is not UTF-8')
   return ok(s)
 }
 
@@ -442,7 +446,8 @@ function readOptionalAddress(r: ByteReader): Decoded<Address | undefined, Messag
 
 function readAddressField(r: ByteReader): Decoded<Address, MessageError> | Fail {
   const a = readAddress(r)
-  return a.ok ? a : fail('bad-address', `${a.code}: ${a.detail}`)
+  if (a.ok) return a
+  return fail(a.code === 'truncated' ? 'truncated' : 'bad-address', `${a.code}: ${a.detail}`)
 }
 
 /** Whether two tree ids name the same tree. */

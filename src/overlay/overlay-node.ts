@@ -74,7 +74,7 @@ import { TreeSlots } from './tree-slots.ts'
 import { sameWeights } from './weights.ts'
 
 /** Tables (DHT weights) are pushed down at most this often, unlike addresses (at once). */
-export const TABLE_PUSH_INTERVAL_MS = 1000
+export const TABLE_PUSH_INTERVAL_MS = 250
 /** Most members remembered for re-joining. */
 const MAX_KNOWN_MEMBERS = 256
 /** A shortcut that failed is not dialed again for this long. */
@@ -159,6 +159,10 @@ export class OverlayNode {
   }
   get address(): Address | undefined {
     return this.#address
+  }
+  /** Whether this node's path to the root is known intact (false while an ancestor re-joins). */
+  get rooted(): boolean {
+    return this.#rooted
   }
   get tree(): TreeId | undefined {
     return this.#tree
@@ -277,7 +281,10 @@ export class OverlayNode {
 
   tick(nowMs: number): void {
     const join = this.#join.tick(nowMs)
-    if (join === 'timeout') this.#abandonJoinAttempt(nowMs)
+    if (join === 'timeout') {
+      this.#debug('join: no answer in time')
+      this.#abandonJoinAttempt(nowMs)
+    }
     if (join === 'retry') this.#retryJoin(nowMs)
     if (this.#slots.expire(nowMs)) this.#onSubtreeChanged(nowMs)
     if (this.#reportAtMs !== undefined && nowMs >= this.#reportAtMs) this.#sendReport(nowMs)
@@ -416,6 +423,10 @@ export class OverlayNode {
     this.#actions.push({ type: 'send', link, bytes: encodeMessage(m) })
   }
 
+  #debug(msg: string): void {
+    this.#event({ type: 'log', level: 'debug', msg })
+  }
+
   #count(reason: string): void {
     this.stats.drops[reason] = (this.stats.drops[reason] ?? 0) + 1
   }
@@ -461,6 +472,7 @@ export class OverlayNode {
           return
         }
         for (const c of m.contacts) this.#remember(c.endpoint, c.name)
+        this.#debug(`join: ${entry.endpoint} redirects to ${m.contacts.map((c) => c.endpoint)}`)
         this.#join.redirect(m.contacts, m.climb)
         this.#abandonJoinAttempt(nowMs)
         return
@@ -469,6 +481,7 @@ export class OverlayNode {
           this.#count('unexpected-refuse')
           return
         }
+        this.#debug(`join: ${entry.endpoint} refuses (${m.reason})`)
         this.#join.refused(m.reason)
         this.#abandonJoinAttempt(nowMs)
         return
@@ -608,10 +621,11 @@ export class OverlayNode {
     const epoch = (previous?.epoch ?? 0) + 1
     this.#join.stop()
     this.#slots.resize(this.#o.q)
-    this.#become(Address.root(this.#o.q), { root: this.name, epoch }, 'promoted', nowMs)
+    // Cleared before #become, which pushes them to the children at once.
     this.#ancestors = []
     this.#tables = []
     this.#grandparent = undefined
+    this.#become(Address.root(this.#o.q), { root: this.name, epoch }, 'promoted', nowMs)
     return true
   }
 
@@ -649,6 +663,7 @@ export class OverlayNode {
     const changed =
       previous === undefined || !previous.equals(address) || !sameTree(tree, this.#tree)
     if (previous === undefined && this.#slots.count === 0) this.#slots.reset(address.childSlots)
+    const wasRooted = this.#rooted
     this.#address = address
     this.#tree = tree
     this.#placement = 'placed'
@@ -656,6 +671,8 @@ export class OverlayNode {
     this.#router = undefined
     this.#routerDirty = true
     if (reason === 'readdressed') this.stats.readdressed++
+    // A detached subtree waits for a place to be rooted again, even at the same address.
+    if (!wasRooted) this.#markChildren('address')
     if (changed) {
       for (const l of this.#links.values()) if (l.open) this.#sendHello(l)
       this.#markChildren('address')
@@ -676,7 +693,18 @@ export class OverlayNode {
       this.#send(entry.id, { type: 'join-refuse', reason })
     const address = this.#address
     if (this.#placement !== 'placed' || !this.#rooted || address === undefined) {
-      refuse('busy')
+      // Still joining: send the joiner on to the member this node is asking.
+      const via =
+        this.#placement === 'joining' ? this.#links.get(this.#join.attemptLink ?? -1) : undefined
+      if (via?.open && via.name && via.endpoint && via.name !== entry.name) {
+        this.#send(entry.id, {
+          type: 'join-redirect',
+          climb: m.climb,
+          contacts: [{ name: via.name, endpoint: via.endpoint }],
+        })
+      } else {
+        refuse('busy')
+      }
       return
     }
     if (entry.id === this.#parent) {
@@ -726,6 +754,14 @@ export class OverlayNode {
   // ---- the tree: places down, reports up ----
 
   #onPlace(entry: LinkEntry, m: Extract<OverlayMessage, { type: 'place' }>, nowMs: number): void {
+    if (m.ancestors.length !== m.address.depth || m.tables.length !== m.address.depth) {
+      this.#protocolError(
+        entry,
+        `place at depth ${m.address.depth} with ${m.tables.length} tables`,
+        nowMs,
+      )
+      return
+    }
     if (m.ancestors.includes(this.name)) {
       // A cycle: this node is its own ancestor. Leave the parent and re-join.
       this.#count('place-cycle')

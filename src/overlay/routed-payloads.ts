@@ -46,7 +46,7 @@ export function decodeControlError(bytes: Uint8Array): Decoded<ControlError, str
   const reason = (Object.keys(ERROR_CODE) as Undeliverable[]).find((k) => ERROR_CODE[k] === code)
   if (reason === undefined) return fail('bad-field', `error code ${code}`)
   const dest = readAddress(r)
-  if (!dest.ok) return fail('bad-address', dest.detail)
+  if (!dest.ok) return fail(dest.code === 'truncated' ? 'truncated' : 'bad-address', dest.detail)
   const payload = r.bytes(r.remaining) as Uint8Array
   if (payload.length > ERROR_ECHO_BYTES) return fail('bad-field', 'echoed payload too long')
   return ok({ reason, proto, dest: dest.value, payload })

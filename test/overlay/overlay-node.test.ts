@@ -3,6 +3,7 @@ import { describe, it } from 'node:test'
 import { Rng } from '../../src/core/rng.ts'
 import { encodeName } from '../../src/identity/name.ts'
 import type { OverlayEvent } from '../../src/overlay/node-types.ts'
+import { sameWeights } from '../../src/overlay/weights.ts'
 import { type SimHost, SimNetwork } from '../../src/sim/network.ts'
 
 function randomName(rng: Rng): string {
@@ -46,6 +47,17 @@ function assertTree(net: SimNetwork): void {
     if (a.isRoot) {
       roots++
       continue
+    }
+    // The tables pushed down match each ancestor's own (as the DHT weighs them).
+    const tables = h.overlay.ancestorTables()
+    assert.equal(tables.length, a.depth, `${a}: ${tables.length} ancestor tables`)
+    for (let k = 0; k < a.depth; k++) {
+      const ancestor = hosts.find((x) => x.overlay.address?.equals(a.ancestor(k)))
+      const actual = ancestor?.overlay.ownTable()?.childSizes ?? []
+      assert.ok(
+        sameWeights(tables[k] as number[], actual),
+        `${a}: table ${k} ${tables[k]} vs ${actual}`,
+      )
     }
     const parent = byName.get(h.overlay.parentName ?? '')
     assert.ok(parent, `${h.endpoint} has no live parent`)
