@@ -1,0 +1,372 @@
+/**
+ * The overlay daemon: the composition root that drives the sans-I/O overlay
+ * node and DHT over real TCP links, with real clocks.
+ *
+ *   1. Listen for links (LinkListener); dial what the overlay asks for (dialLink).
+ *   2. Feed the overlay every link event and message; feed the DHT the
+ *      overlay's events. After every input, `#pump` carries out what they ask
+ *      (sends, dials, closes), resolves pending control requests and re-arms
+ *      the one timer at the earliest deadline of either machine.
+ *   3. Answer control requests (status, lookup, ping) for the CLI, which serves
+ *      the control socket and passes requests to `handle`.
+ *
+ * Clocks: the overlay and links run on the monotonic clock; the DHT on the wall
+ * clock, since records carry absolute expiries.
+ */
+import { type DhtEvent, DhtNode } from '../dht/dht-node.ts'
+import type { Identity } from '../identity/keys.ts'
+import { canonicalName } from '../identity/name.ts'
+import { LinkCounters } from '../link/link-counters.ts'
+import { LinkListener } from '../link/link-listener.ts'
+import { dialLink, type TcpLink } from '../link/tcp-link.ts'
+import type { Address } from '../overlay/address.ts'
+import { MESSAGE_TYPE } from '../overlay/messages.ts'
+import type { LinkId, OverlayEvent } from '../overlay/node-types.ts'
+import { OverlayNode } from '../overlay/overlay-node.ts'
+import { parseHostPort } from './config.ts'
+import { ControlError } from './control.ts'
+import type { Daemon, DaemonDeps, DaemonOptions } from './daemon-api.ts'
+import { statusOf } from './daemon-status.ts'
+import type { Logger } from './logger.ts'
+import { controlSocketPath } from './state-dir.ts'
+import { Waiters } from './waiters.ts'
+
+/** Routed frames are dropped (and counted) when a link holds more than this unsent. */
+export const MAX_LINK_BACKLOG_BYTES = 4 * 1024 * 1024
+
+export async function startDaemon(options: DaemonOptions, deps: DaemonDeps): Promise<Daemon> {
+  const daemon = new OverlayDaemon(options, deps)
+  await daemon.start()
+  return daemon
+}
+
+const monotonic = (): number => performance.now()
+
+type Deliver = Extract<OverlayEvent, { type: 'deliver' }>
+
+export class OverlayDaemon implements Daemon {
+  readonly name: string
+  readonly controlPath: string
+  readonly stopped: Promise<void>
+  readonly counters = new LinkCounters()
+  readonly startedAtMs = Date.now()
+  /**
+   * Receives what the overlay delivers here for protocols the daemon does not
+   * handle itself (the session layer; benchmarks).
+   */
+  onDeliver: ((e: Deliver) => void) | undefined
+  /** Called when a backlogged link has drained (see sendRouted). */
+  onWritable: (() => void) | undefined
+  readonly #options: DaemonOptions
+  readonly #identity: Identity
+  readonly #log: Logger
+  readonly #listener: LinkListener
+  readonly #links = new Map<LinkId, TcpLink>()
+  #overlay: OverlayNode | undefined
+  #dht: DhtNode | undefined
+  #timer: NodeJS.Timeout | undefined
+  #stopping = false
+  /** A link past half its backlog bound, until it drains. */
+  #backlogged: TcpLink | undefined
+  #resolveStopped!: () => void
+  readonly #lookups = new Waiters<DhtEvent>()
+  readonly #pongs = new Waiters<Extract<OverlayEvent, { type: 'pong' }>>()
+  readonly #drops: Record<string, number> = {}
+
+  constructor(options: DaemonOptions, deps: DaemonDeps) {
+    this.#options = options
+    this.#identity = deps.identity
+    this.#log = deps.log
+    this.name = deps.identity.name
+    this.controlPath = controlSocketPath(options.stateDir)
+    this.stopped = new Promise((resolve) => {
+      this.#resolveStopped = resolve
+    })
+    this.#listener = new LinkListener({
+      ...this.#linkInit(),
+      onLink: (link) => this.#onInbound(link),
+    })
+  }
+
+  get overlay(): OverlayNode | undefined {
+    return this.#overlay
+  }
+
+  async start(): Promise<void> {
+    const bound = await this.#listener.listen(this.#options.listen)
+    const endpoint = this.#options.advertise ?? hostPort(this.#options.listen.host, bound.port)
+    const overlay = new OverlayNode({
+      name: this.name,
+      endpoint,
+      bootstrap: this.#options.bootstrap,
+      q: this.#options.q,
+      ...this.#options.overlayTuning,
+    })
+    this.#overlay = overlay
+    this.#dht = new DhtNode({
+      identity: this.#identity,
+      overlay,
+      replicas: this.#options.replicas,
+      lifetimeMs: this.#options.recordLifetimeMs,
+    })
+    this.#log.info(
+      { name: this.name, endpoint, bootstrap: this.#options.bootstrap },
+      'node started',
+    )
+    overlay.start(monotonic())
+    this.#pump()
+  }
+
+  async stop(): Promise<void> {
+    if (this.#stopping) return this.stopped
+    this.#stopping = true
+    this.#overlay?.leave(monotonic())
+    this.#pump()
+    clearTimeout(this.#timer)
+    await this.#listener.close()
+    for (const link of this.#links.values()) link.close('shutdown')
+    const stopping = new ControlError('remote', 'the daemon is stopping', 'stopping')
+    this.#lookups.rejectAll(stopping)
+    this.#pongs.rejectAll(stopping)
+    this.#log.info('node stopped')
+    this.#resolveStopped()
+    return this.stopped
+  }
+
+  async handle(method: string, params: Record<string, unknown>): Promise<unknown> {
+    switch (method) {
+      case 'status':
+        return statusOf(this.#requireOverlay(), this.#dht as DhtNode, this.#links, {
+          counters: this.counters.snapshot(),
+          drops: this.#drops,
+          startedAtMs: this.startedAtMs,
+        })
+      case 'lookup': {
+        // Fresh unless asked otherwise: a person asking wants the truth, not the cache.
+        const record = await this.#lookup(nameParam(params), params.cached !== true)
+        return {
+          name: record.name,
+          address: record.address.toString(),
+          seq: record.seq,
+          expiresAtMs: record.expiresAtMs,
+        }
+      }
+      case 'ping':
+        return this.#ping(nameParam(params))
+      default:
+        throw ControlError.remote('unknown-method', `unknown method: ${method}`)
+    }
+  }
+
+  /**
+   * Sends a datagram toward `dest` for protocol `proto`. Returns false when the
+   * first link is backlogged past half of MAX_LINK_BACKLOG_BYTES: the caller
+   * should wait for `onWritable` before sending more (datagrams past the full
+   * backlog are dropped and counted).
+   */
+  sendRouted(dest: Address, proto: number, payload: Uint8Array): boolean {
+    this.#overlay?.route(dest, proto, payload, monotonic())
+    this.#pump()
+    return this.#backlogged === undefined
+  }
+
+  // ---- control requests ----
+
+  #requireOverlay(): OverlayNode {
+    if (this.#overlay === undefined) throw ControlError.remote('not-ready', 'the node is starting')
+    return this.#overlay
+  }
+
+  async #lookup(name: string, fresh: boolean): Promise<NonNullable<DhtEvent['record']>> {
+    const dht = this.#dht as DhtNode
+    if (fresh) dht.cache.invalidate(name)
+    const id = dht.lookup(name, Date.now())
+    const answer = this.#lookups.wait(id)
+    this.#pump()
+    const e = await answer
+    if (e.record !== undefined) return e.record
+    const why = e.outcome === 'not-joined' ? 'this node has not joined the overlay yet' : e.outcome
+    throw ControlError.remote(e.outcome, `${name}: ${why}`)
+  }
+
+  async #ping(name: string): Promise<unknown> {
+    const overlay = this.#requireOverlay()
+    let record = await this.#lookup(name, false)
+    for (let attempt = 0; ; attempt++) {
+      const id = overlay.ping(record.address, name, monotonic())
+      const answer = this.#pongs.wait(id)
+      this.#pump()
+      const pong = await answer
+      if (pong.ok) {
+        return { name, address: record.address.toString(), hops: pong.hops, rttMs: pong.rttMs }
+      }
+      // A cached address may be stale (the peer moved): look it up afresh, once.
+      if (attempt > 0 || pong.reason === 'not-joined') {
+        throw ControlError.remote(pong.reason ?? 'unreachable', `${name}: ${pong.reason}`)
+      }
+      record = await this.#lookup(name, true)
+    }
+  }
+
+  // ---- links ----
+
+  #linkInit() {
+    return {
+      identity: this.#identity,
+      keepaliveIntervalMs: this.#options.keepaliveIntervalMs,
+      deadAfterMs: this.#options.deadAfterMs,
+      counters: this.counters,
+      now: monotonic,
+    }
+  }
+
+  #onInbound(link: TcpLink): void {
+    const overlay = this.#overlay
+    if (overlay === undefined || this.#stopping || link.peerName === undefined) {
+      link.destroy()
+      return
+    }
+    const id = overlay.linkAccepted(link.peerName, monotonic())
+    this.#attach(id, link)
+    this.#pump()
+  }
+
+  #dial(id: LinkId, endpoint: string): void {
+    const target = parseHostPort(endpoint)
+    if (target === undefined) {
+      this.#count('bad-endpoint')
+      this.#log.warn({ endpoint }, 'cannot dial: not host:port')
+      queueMicrotask(() => this.#input(() => this.#overlay?.linkDown(id, monotonic())))
+      return
+    }
+    const link = dialLink(target.host, target.port, this.#linkInit())
+    this.#attach(id, link)
+    link.on('open', (peerName) => {
+      this.#input(() => this.#overlay?.linkUp(id, peerName, monotonic()))
+    })
+  }
+
+  #attach(id: LinkId, link: TcpLink): void {
+    this.#links.set(id, link)
+    link.on('data', (payload) => {
+      this.#input(() => this.#overlay?.receive(id, payload, monotonic()))
+    })
+    link.on('closed', (reason, detail) => {
+      this.#links.delete(id)
+      const level = reason === 'local-close' || reason === 'peer-close' ? 'debug' : 'info'
+      this.#log[level]({ link: id, peer: link.peerName, reason, detail }, 'link closed')
+      this.#input(() => this.#overlay?.linkDown(id, monotonic()))
+    })
+  }
+
+  /** Runs one input into the state machines and carries out what it caused; never throws. */
+  #input(feed: () => void): void {
+    try {
+      feed()
+    } catch (error) {
+      this.#count('internal-error')
+      this.#log.error({ err: error }, 'internal error handling input')
+    }
+    this.#pump()
+  }
+
+  #count(reason: string): void {
+    this.#drops[reason] = (this.#drops[reason] ?? 0) + 1
+  }
+
+  // ---- the pump ----
+
+  #pump(): void {
+    const overlay = this.#overlay
+    const dht = this.#dht
+    if (overlay === undefined || dht === undefined) return
+    for (;;) {
+      const actions = overlay.takeActions()
+      const events = overlay.takeEvents()
+      const dhtEvents = dht.takeEvents()
+      if (actions.length === 0 && events.length === 0 && dhtEvents.length === 0) break
+      for (const a of actions) {
+        if (a.type === 'dial') this.#dial(a.link, a.endpoint)
+        else if (a.type === 'close') this.#links.get(a.link)?.close('normal')
+        else this.#send(a.link, a.bytes)
+      }
+      for (const e of events) this.#onOverlayEvent(e)
+      for (const e of dhtEvents) this.#lookups.resolve(e.id, e)
+    }
+    this.#arm()
+  }
+
+  #send(id: LinkId, bytes: Uint8Array): void {
+    const link = this.#links.get(id)
+    if (link === undefined || link.state !== 'open') return
+    if (bytes[0] === MESSAGE_TYPE.routed && link.bufferedBytes > MAX_LINK_BACKLOG_BYTES) {
+      this.#count('link-backlog')
+      return
+    }
+    link.send(bytes)
+    if (link.bufferedBytes > MAX_LINK_BACKLOG_BYTES / 2 && this.#backlogged === undefined) {
+      this.#backlogged = link
+      link.once('drain', () => {
+        this.#backlogged = undefined
+        this.onWritable?.()
+      })
+    }
+  }
+
+  #onOverlayEvent(e: OverlayEvent): void {
+    this.#dht?.onEvent(e, Date.now())
+    switch (e.type) {
+      case 'pong':
+        this.#pongs.resolve(e.id, e)
+        return
+      case 'deliver':
+        this.onDeliver?.(e)
+        return
+      case 'address':
+        this.#log.info(
+          { address: e.address?.toString(), previous: e.previous?.toString(), reason: e.reason },
+          'overlay address',
+        )
+        return
+      case 'protocol-error':
+        this.#log.warn({ link: e.link, detail: e.detail }, 'peer broke the overlay protocol')
+        return
+      case 'log':
+        this.#log[e.level](e.msg)
+        return
+      default:
+        return
+    }
+  }
+
+  #arm(): void {
+    if (this.#stopping) return
+    const overlayNext = this.#overlay?.nextDeadlineMs()
+    const dhtNext = this.#dht?.nextDeadlineMs()
+    let delay = Number.POSITIVE_INFINITY
+    if (overlayNext !== undefined) delay = Math.min(delay, overlayNext - monotonic())
+    if (dhtNext !== undefined) delay = Math.min(delay, dhtNext - Date.now())
+    clearTimeout(this.#timer)
+    this.#timer = undefined
+    if (delay === Number.POSITIVE_INFINITY) return
+    this.#timer = setTimeout(() => this.#onTimer(), Math.max(0, Math.ceil(delay)))
+  }
+
+  #onTimer(): void {
+    this.#input(() => {
+      this.#overlay?.tick(monotonic())
+      this.#dht?.tick(Date.now())
+    })
+  }
+}
+
+function nameParam(params: Record<string, unknown>): string {
+  const raw = params.name
+  const name = typeof raw === 'string' ? canonicalName(raw) : undefined
+  if (name === undefined) throw ControlError.remote('bad-name', `not a semos name: ${String(raw)}`)
+  return name
+}
+
+function hostPort(host: string, port: number): string {
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`
+}

@@ -1,0 +1,139 @@
+/**
+ * Real semos node processes on loopback for integration tests: spawn, await
+ * their log lines, talk to their control sockets, and kill every one of them
+ * (and remove their state) when the test ends, whatever happened.
+ */
+import { type ChildProcess, spawn } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { createInterface } from 'node:readline'
+import { callControl } from '../../src/node/control.ts'
+
+const MAIN = resolve(import.meta.dirname, '../../src/cli/main.ts')
+
+export interface ClusterNode {
+  readonly index: number
+  readonly stateDir: string
+  readonly process: ChildProcess
+  name: string
+  endpoint: string
+  /** Every JSON log line so far. */
+  readonly lines: Record<string, unknown>[]
+  alive: boolean
+}
+
+export class Cluster {
+  readonly root = mkdtempSync(join(tmpdir(), 'semos-cluster-'))
+  readonly nodes: ClusterNode[] = []
+  readonly #waiters: {
+    node: ClusterNode
+    test: (l: Record<string, unknown>) => boolean
+    resolve: (l: Record<string, unknown>) => void
+  }[] = []
+
+  /** Starts a node joining through `join` (none: a new overlay); resolves once it has an address. */
+  async start(join: string[], extra: string[] = []): Promise<ClusterNode> {
+    const index = this.nodes.length
+    const stateDir = join_(this.root, `n${index}`)
+    const args = [
+      MAIN,
+      'node',
+      '--listen',
+      '127.0.0.1:0',
+      '--state-dir',
+      stateDir,
+      '--log-level',
+      'info',
+    ]
+    for (const j of join) args.push('--join', j)
+    args.push(...extra)
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] })
+    const node: ClusterNode = {
+      index,
+      stateDir,
+      process: child,
+      name: '',
+      endpoint: '',
+      lines: [],
+      alive: true,
+    }
+    this.nodes.push(node)
+    for (const stream of [child.stdout, child.stderr]) {
+      createInterface({ input: stream }).on('line', (text) => this.#onLine(node, text))
+    }
+    child.on('exit', () => {
+      node.alive = false
+    })
+    const started = await this.waitFor(node, (l) => l.msg === 'node started')
+    node.name = String(started.name)
+    node.endpoint = String(started.endpoint)
+    await this.waitFor(node, (l) => l.msg === 'overlay address' && l.address !== undefined)
+    return node
+  }
+
+  /** Resolves with the first log line (past or future) of `node` that passes `test`. */
+  waitFor(
+    node: ClusterNode,
+    test: (l: Record<string, unknown>) => boolean,
+  ): Promise<Record<string, unknown>> {
+    const seen = node.lines.find(test)
+    if (seen) return Promise.resolve(seen)
+    return new Promise((resolve_, reject) => {
+      const w = { node, test, resolve: resolve_ }
+      this.#waiters.push(w)
+      node.process.once('exit', (code) =>
+        reject(new Error(`node ${node.index} exited (${code}) before: ${test}`)),
+      )
+    })
+  }
+
+  call(node: ClusterNode, method: string, params: Record<string, unknown> = {}): Promise<unknown> {
+    return callControl(join_(node.stateDir, 'control.sock'), method, params, { timeoutMs: 5000 })
+  }
+
+  kill(node: ClusterNode): void {
+    node.process.kill('SIGKILL')
+    node.alive = false
+  }
+
+  live(): ClusterNode[] {
+    return this.nodes.filter((n) => n.alive)
+  }
+
+  /** Kills every node and removes the state. Idempotent. */
+  async destroy(): Promise<void> {
+    await Promise.all(
+      this.nodes.map(
+        (n) =>
+          new Promise<void>((done) => {
+            if (n.process.exitCode !== null || n.process.signalCode !== null) return done()
+            n.process.once('exit', () => done())
+            n.process.kill('SIGKILL')
+          }),
+      ),
+    )
+    rmSync(this.root, { recursive: true, force: true })
+  }
+
+  #onLine(node: ClusterNode, text: string): void {
+    let line: Record<string, unknown>
+    try {
+      line = JSON.parse(text) as Record<string, unknown>
+    } catch {
+      return
+    }
+    node.lines.push(line)
+    for (let i = this.#waiters.length - 1; i >= 0; i--) {
+      const w = this.#waiters[i]
+      if (w && w.node === node && w.test(line)) {
+        this.#waiters.splice(i, 1)
+        w.resolve(line)
+      }
+    }
+  }
+}
+
+function join_(...parts: string[]): string {
+  return join(...parts)
+}

@@ -1,0 +1,92 @@
+/**
+ * The issue's acceptance run, with real processes on loopback: 20 nodes join
+ * in random order; every node pings and looks up every other; 5 random
+ * non-root nodes are SIGKILLed, then the root; every survivor must reach every
+ * other again and every name resolve to its owner's current address.
+ */
+import assert from 'node:assert/strict'
+import { after, describe, it } from 'node:test'
+import { Rng } from '../../src/core/rng.ts'
+import { Cluster, type ClusterNode } from './cluster.ts'
+
+const NODES = 20
+
+interface Status {
+  address?: string
+  placement: string
+}
+
+/** Every ordered pair: ping and lookup. Returns the failures (empty when all is well). */
+async function checkAllPairs(cluster: Cluster): Promise<string[]> {
+  const live = cluster.live()
+  const addresses = new Map<string, string | undefined>()
+  for (const n of live) addresses.set(n.name, ((await cluster.call(n, 'status')) as Status).address)
+  const failures: string[] = []
+  await Promise.all(
+    live.map(async (a) => {
+      for (const b of live) {
+        if (a === b) continue
+        try {
+          const ping = (await cluster.call(a, 'ping', { name: b.name })) as { address: string }
+          const found = (await cluster.call(a, 'lookup', { name: b.name })) as { address: string }
+          const want = addresses.get(b.name)
+          if (found.address !== want)
+            failures.push(`${a.index}→${b.index}: lookup ${found.address}, is ${want}`)
+          if (ping.address !== want)
+            failures.push(`${a.index}→${b.index}: pinged ${ping.address}, is ${want}`)
+        } catch (error) {
+          failures.push(`${a.index}→${b.index}: ${(error as Error).message}`)
+        }
+      }
+    }),
+  )
+  return failures
+}
+
+/** Re-checks until every pair works; returns the milliseconds it took (or throws at the budget). */
+async function converge(cluster: Cluster, budgetMs: number): Promise<number> {
+  const start = performance.now()
+  let failures: string[] = []
+  while (performance.now() - start < budgetMs) {
+    failures = await checkAllPairs(cluster)
+    console.log(
+      `# ${Math.round(performance.now() - start)} ms: ${failures.length} failures ${failures.slice(0, 3).join('; ')}`,
+    )
+    if (failures.length === 0) return performance.now() - start
+  }
+  assert.fail(
+    `not converged after ${budgetMs} ms: ${failures.length} failures, e.g. ${failures.slice(0, 5).join('; ')}`,
+  )
+}
+
+describe(`${NODES} node processes on loopback`, { timeout: 180_000 }, () => {
+  const cluster = new Cluster()
+  after(() => cluster.destroy())
+  const rng = new Rng(Number(process.env.SEMOS_TEST_SEED ?? 1))
+
+  it('join in random order; every node pings and looks up every other', async () => {
+    const root = await cluster.start([])
+    const joined: ClusterNode[] = [root]
+    for (let i = 1; i < NODES; i++) {
+      const via = rng.pick(joined)
+      joined.push(await cluster.start([via.endpoint]))
+    }
+    await converge(cluster, 10_000)
+  })
+
+  it('5 random non-root nodes killed, then the root: all survivors reach each other within 10 s', async () => {
+    const statuses = await Promise.all(
+      cluster.live().map(async (n) => [n, (await cluster.call(n, 'status')) as Status] as const),
+    )
+    const root = statuses.find(([, s]) => s.address === 'q4:/')?.[0]
+    assert.ok(root, 'a root')
+    const victims = rng.shuffle(cluster.live().filter((n) => n !== root)).slice(0, 5)
+    for (const v of victims) cluster.kill(v)
+    const afterFive = await converge(cluster, 10_000)
+    cluster.kill(root)
+    const afterRoot = await converge(cluster, 10_000)
+    console.log(
+      `# converged ${Math.round(afterFive)} ms after 5 kills, ${Math.round(afterRoot)} ms after the root's death`,
+    )
+  })
+})
