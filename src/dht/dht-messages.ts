@@ -14,7 +14,7 @@ import type { Address } from '../overlay/address.ts'
 import { readAddress, writeAddress } from '../overlay/address-codec.ts'
 import { type NameRecord, readNameRecord, writeNameRecord } from './name-record.ts'
 
-export const DHT_TYPE = { put: 1, putAck: 2, get: 3, getReply: 4 } as const
+export const DHT_TYPE = { put: 1, putAck: 2, get: 3, getReply: 4, backup: 5 } as const
 
 /** What a replica did with a put (the store's outcome, or why it did not store). */
 export const PUT_OUTCOME = [
@@ -49,6 +49,13 @@ export type DhtMessage =
       readonly key: Uint8Array
     }
   | { readonly type: 'get-reply'; readonly id: number; readonly record: NameRecord | undefined }
+  /** An owner's copy of a record it stores, kept by its parent in case the owner dies. */
+  | {
+      readonly type: 'backup'
+      readonly id: number
+      readonly replica: number
+      readonly record: NameRecord
+    }
 
 export type DhtMessageError =
   | 'empty'
@@ -73,6 +80,10 @@ export function encodeDhtMessage(m: DhtMessage): Uint8Array {
       writeAddress(w, m.origin)
       w.bytes(m.key)
       break
+    case 'backup':
+      w.u8(DHT_TYPE.backup).varint(m.id).u8(m.replica)
+      writeNameRecord(w, m.record)
+      break
     case 'get-reply':
       w.u8(DHT_TYPE.getReply)
         .varint(m.id)
@@ -95,45 +106,56 @@ export function decodeDhtMessage(bytes: Uint8Array): Decoded<DhtMessage, DhtMess
   return m
 }
 
-function decodeBody(type: number, id: number, r: ByteReader): Decoded<DhtMessage, DhtMessageError> {
-  switch (type) {
-    case DHT_TYPE.put:
-    case DHT_TYPE.get: {
-      const replica = r.u8()
-      const steps = r.u8()
-      if (replica === undefined || steps === undefined) return fail('truncated', 'request header')
-      const origin = readAddress(r)
-      if (!origin.ok) return fail('bad-field', `origin: ${origin.code}`)
-      if (type === DHT_TYPE.get) {
-        const key = r.bytes(PUBLIC_KEY_BYTES)
-        if (key === undefined) return fail('truncated', 'key')
-        return ok({
-          type: 'get',
-          id,
-          replica,
-          steps,
-          origin: origin.value,
-          key: Uint8Array.from(key),
-        })
-      }
-      const record = readNameRecord(r)
-      if (!record.ok) return fail('bad-field', `record: ${record.code}: ${record.detail}`)
-      return ok({ type: 'put', id, replica, steps, origin: origin.value, record: record.value })
-    }
-    case DHT_TYPE.putAck: {
-      const outcome = PUT_OUTCOME[r.u8() ?? 255]
-      if (outcome === undefined) return fail('bad-field', 'put-ack outcome')
-      return ok({ type: 'put-ack', id, outcome })
-    }
-    case DHT_TYPE.getReply: {
-      const found = r.u8()
-      if (found === undefined || found > 1) return fail('bad-field', 'get-reply flag')
-      if (found === 0) return ok({ type: 'get-reply', id, record: undefined })
-      const record = readNameRecord(r)
-      if (!record.ok) return fail('bad-field', `record: ${record.code}: ${record.detail}`)
-      return ok({ type: 'get-reply', id, record: record.value })
-    }
-    default:
-      return fail('unknown-type', `DHT message type ${type}`)
+type Body = Decoded<DhtMessage, DhtMessageError>
+
+/** One reader per message type (the decoder's dispatch table). */
+const READERS: Record<number, (id: number, r: ByteReader) => Body> = {
+  [DHT_TYPE.put]: (id, r) => readRequest('put', id, r),
+  [DHT_TYPE.get]: (id, r) => readRequest('get', id, r),
+  [DHT_TYPE.putAck]: (id, r) => {
+    const outcome = PUT_OUTCOME[r.u8() ?? 255]
+    return outcome === undefined
+      ? fail('bad-field', 'put-ack outcome')
+      : ok({ type: 'put-ack', id, outcome })
+  },
+  [DHT_TYPE.getReply]: (id, r) => {
+    const found = r.u8()
+    if (found === undefined || found > 1) return fail('bad-field', 'get-reply flag')
+    if (found === 0) return ok({ type: 'get-reply', id, record: undefined })
+    const record = readRecord(r)
+    return record.ok ? ok({ type: 'get-reply', id, record: record.value }) : record
+  },
+  [DHT_TYPE.backup]: (id, r) => {
+    const replica = r.u8()
+    if (replica === undefined) return fail('truncated', 'backup replica')
+    const record = readRecord(r)
+    return record.ok ? ok({ type: 'backup', id, replica, record: record.value }) : record
+  },
+}
+
+function decodeBody(type: number, id: number, r: ByteReader): Body {
+  const reader = READERS[type]
+  return reader === undefined ? fail('unknown-type', `DHT message type ${type}`) : reader(id, r)
+}
+
+function readRequest(type: 'put' | 'get', id: number, r: ByteReader): Body {
+  const replica = r.u8()
+  const steps = r.u8()
+  if (replica === undefined || steps === undefined) return fail('truncated', 'request header')
+  const origin = readAddress(r)
+  if (!origin.ok) return fail('bad-field', `origin: ${origin.code}`)
+  if (type === 'get') {
+    const key = r.bytes(PUBLIC_KEY_BYTES)
+    if (key === undefined) return fail('truncated', 'key')
+    return ok({ type, id, replica, steps, origin: origin.value, key: Uint8Array.from(key) })
   }
+  const record = readRecord(r)
+  return record.ok
+    ? ok({ type, id, replica, steps, origin: origin.value, record: record.value })
+    : record
+}
+
+function readRecord(r: ByteReader): Decoded<NameRecord, DhtMessageError> {
+  const record = readNameRecord(r)
+  return record.ok ? record : fail('bad-field', `record: ${record.code}: ${record.detail}`)
 }

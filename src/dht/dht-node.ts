@@ -107,6 +107,9 @@ export class DhtNode {
   #settling: number[] = []
   #handoverAtMs: number | undefined
   readonly #lookups = new Map<number, PendingLookup>()
+  /** Copies of what each child slot's node stores, re-put if that child goes (BACKUPS below). */
+  readonly #backups = new Map<number, Map<string, { replica: number; record: NameRecord }>>()
+  #backupCount = 0
   /** For each record held, the replicas this node took it as owner of (handover is per replica). */
   readonly #owned = new Map<string, Set<number>>()
   #nextId = 1
@@ -286,6 +289,11 @@ export class DhtNode {
         replicas.add(m.replica)
         this.#owned.set(m.record.name, replicas)
       }
+      const parent = self?.parent()
+      if (parent !== undefined && (outcome === 'stored' || outcome === 'replaced')) {
+        const backup = { type: 'backup' as const, id: 0, replica: m.replica, record: m.record }
+        this.#overlay.route(parent, PROTO.dht, encodeDhtMessage(backup), nowMs)
+      }
       // No ack: the publisher repeats its put on every refresh, and an ack per
       // replica would double the DHT's traffic for a figure nobody acts on.
       return
@@ -311,11 +319,64 @@ export class DhtNode {
     }
   }
 
+  /**
+   * BACKUPS. An owner dying takes its records with it, and their publishers
+   * would not know until their next refresh. So each owner copies what it
+   * stores to its parent, and a parent whose child slot empties puts that
+   * child's records again toward their new owners.
+   */
+  #keepBackup(src: Address, replica: number, record: NameRecord, nowMs: number): void {
+    const self = this.#overlay.address
+    if (self === undefined || !src.parent()?.equals(self)) {
+      this.#drop('backup-not-from-child')
+      return
+    }
+    if (!verifyNameRecord(record, nowMs).ok) {
+      this.#drop('backup-invalid')
+      return
+    }
+    const slot = src.slots[src.depth - 1] as number
+    const held = this.#backups.get(slot) ?? new Map()
+    const key = `${record.name}/${replica}`
+    const old = held.get(key)
+    if (old === undefined && this.#backupCount >= this.store.capacity) {
+      this.#drop('backup-full')
+      return
+    }
+    if (old === undefined) this.#backupCount++
+    if (old === undefined || old.record.seq <= record.seq) held.set(key, { replica, record })
+    this.#backups.set(slot, held)
+  }
+
+  #rescueBackups(nowMs: number): void {
+    const sizes = this.#overlay.ownTable()?.childSizes ?? []
+    const origin = this.#overlay.address
+    if (origin === undefined) return
+    for (const [slot, held] of [...this.#backups]) {
+      if ((sizes[slot] ?? 0) > 0) {
+        for (const [key, b] of held) {
+          if (b.record.expiresAtMs > nowMs) continue
+          held.delete(key)
+          this.#backupCount--
+        }
+        continue
+      }
+      this.#backups.delete(slot)
+      this.#backupCount -= held.size
+      for (const { replica, record } of held.values()) {
+        if (record.expiresAtMs <= nowMs) continue
+        this.stats.handedOver++
+        this.#request({ type: 'put', id: 0, replica, steps: 0, origin, record }, nowMs)
+      }
+    }
+  }
+
   /** Each replica this node no longer owns goes to its new owner; a record owned for none is dropped. */
   #handover(nowMs: number): void {
     this.#handoverAtMs = undefined
     const self = this.#overlay.address
     if (self === undefined || this.#overlay.placement !== 'placed') return
+    this.#rescueBackups(nowMs)
     for (const [name, replicas] of [...this.#owned]) {
       const record = this.store.get(name, nowMs)
       if (record === undefined) {
@@ -364,6 +425,9 @@ export class DhtNode {
         return
       case 'get-reply':
         this.#onGetReply(m.id, m.record, nowMs)
+        return
+      case 'backup':
+        this.#keepBackup(src, m.replica, m.record, nowMs)
         return
     }
     void src

@@ -66,6 +66,11 @@ export class RecordStore {
     this.counters = this.#counters
   }
 
+  /** The most records this store holds (maxRecords). */
+  get capacity(): number {
+    return this.#maxRecords
+  }
+
   get size(): number {
     return this.#byName.size
   }

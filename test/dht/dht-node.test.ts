@@ -116,4 +116,28 @@ describe('DHT node on the in-memory overlay', () => {
     const answer = nodes[5]?.dht.takeEvents().find((e) => e.id === id)
     assert.equal(answer?.record?.address.toString(), real.toString())
   })
+
+  it('records of a dead owner are put again by its parent, long before the publisher refreshes', () => {
+    const { net, nodes } = grow(60, 4)
+    const target = nodes[7] as Stacked
+    const holders = nodes.filter(
+      (n) =>
+        n !== target &&
+        !n.host.overlay.isRoot &&
+        n.dht.store.get(target.host.overlay.name, net.now),
+    )
+    assert.ok(holders.length > 0, 'someone holds the record')
+    const parents = new Set(holders.map((h) => h.host.overlay.parentName))
+    const victims = holders.filter((h) => !parents.has(h.host.overlay.name))
+    for (const v of victims) net.kill(v.host)
+    net.runFor(5000) // death noticed after at most 3 s; the publisher's refresh is due at 20 s
+    const asker = nodes.find((n) => n.host.alive && n !== target) as Stacked
+    asker.dht.cache.invalidate(target.host.overlay.name)
+    const id = asker.dht.lookup(target.host.overlay.name, net.now)
+    net.pump(asker.host)
+    net.runFor(1000)
+    const answer = asker.dht.takeEvents().find((e) => e.id === id)
+    assert.equal(answer?.outcome, 'found')
+    assert.ok(nodes.some((n) => n.dht.stats.handedOver > 0))
+  })
 })

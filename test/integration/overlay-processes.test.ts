@@ -22,21 +22,19 @@ async function checkAllPairs(cluster: Cluster): Promise<string[]> {
   const addresses = new Map<string, string | undefined>()
   for (const n of live) addresses.set(n.name, ((await cluster.call(n, 'status')) as Status).address)
   const failures: string[] = []
+  const pairs = live.flatMap((a) => live.filter((b) => b !== a).map((b) => [a, b] as const))
   await Promise.all(
-    live.map(async (a) => {
-      for (const b of live) {
-        if (a === b) continue
-        try {
-          const ping = (await cluster.call(a, 'ping', { name: b.name })) as { address: string }
-          const found = (await cluster.call(a, 'lookup', { name: b.name })) as { address: string }
-          const want = addresses.get(b.name)
-          if (found.address !== want)
-            failures.push(`${a.index}→${b.index}: lookup ${found.address}, is ${want}`)
-          if (ping.address !== want)
-            failures.push(`${a.index}→${b.index}: pinged ${ping.address}, is ${want}`)
-        } catch (error) {
-          failures.push(`${a.index}→${b.index}: ${(error as Error).message}`)
-        }
+    pairs.map(async ([a, b]) => {
+      try {
+        const ping = (await cluster.call(a, 'ping', { name: b.name })) as { address: string }
+        const found = (await cluster.call(a, 'lookup', { name: b.name })) as { address: string }
+        const want = addresses.get(b.name)
+        if (found.address !== want)
+          failures.push(`${a.index}→${b.index}: lookup ${found.address}, is ${want}`)
+        if (ping.address !== want)
+          failures.push(`${a.index}→${b.index}: pinged ${ping.address}, is ${want}`)
+      } catch (error) {
+        failures.push(`${a.index}→${b.index}: ${(error as Error).message}`)
       }
     }),
   )
