@@ -6,47 +6,17 @@
  */
 import assert from 'node:assert/strict'
 import { after, describe, it } from 'node:test'
+import { Cluster, type ClusterNode } from '../../src/cli/cluster.ts'
 import { Rng } from '../../src/core/rng.ts'
-import { Cluster, type ClusterNode } from './cluster.ts'
 
 const NODES = 20
-
-interface Status {
-  address?: string
-  placement: string
-}
-
-/** Every ordered pair: ping and lookup. Returns the failures (empty when all is well). */
-async function checkAllPairs(cluster: Cluster): Promise<string[]> {
-  const live = cluster.live()
-  const addresses = new Map<string, string | undefined>()
-  for (const n of live) addresses.set(n.name, ((await cluster.call(n, 'status')) as Status).address)
-  const failures: string[] = []
-  const pairs = live.flatMap((a) => live.filter((b) => b !== a).map((b) => [a, b] as const))
-  await Promise.all(
-    pairs.map(async ([a, b]) => {
-      try {
-        const ping = (await cluster.call(a, 'ping', { name: b.name })) as { address: string }
-        const found = (await cluster.call(a, 'lookup', { name: b.name })) as { address: string }
-        const want = addresses.get(b.name)
-        if (found.address !== want)
-          failures.push(`${a.index}→${b.index}: lookup ${found.address}, is ${want}`)
-        if (ping.address !== want)
-          failures.push(`${a.index}→${b.index}: pinged ${ping.address}, is ${want}`)
-      } catch (error) {
-        failures.push(`${a.index}→${b.index}: ${(error as Error).message}`)
-      }
-    }),
-  )
-  return failures
-}
 
 /** Re-checks until every pair works; returns the milliseconds it took (or throws at the budget). */
 async function converge(cluster: Cluster, budgetMs: number): Promise<number> {
   const start = performance.now()
   let failures: string[] = []
   while (performance.now() - start < budgetMs) {
-    failures = await checkAllPairs(cluster)
+    failures = (await cluster.checkAllPairs()).failures
     console.log(
       `# ${Math.round(performance.now() - start)} ms: ${failures.length} failures ${failures.slice(0, 3).join('; ')}`,
     )
@@ -74,7 +44,9 @@ describe(`${NODES} node processes on loopback`, { timeout: 180_000 }, () => {
 
   it('5 random non-root nodes killed, then the root: all survivors reach each other within 10 s', async () => {
     const statuses = await Promise.all(
-      cluster.live().map(async (n) => [n, (await cluster.call(n, 'status')) as Status] as const),
+      cluster
+        .live()
+        .map(async (n) => [n, (await cluster.call(n, 'status')) as { address?: string }] as const),
     )
     const root = statuses.find(([, s]) => s.address === 'q4:/')?.[0]
     assert.ok(root, 'a root')

@@ -1,16 +1,16 @@
 /**
- * Real semos node processes on loopback for integration tests: spawn, await
- * their log lines, talk to their control sockets, and kill every one of them
- * (and remove their state) when the test ends, whatever happened.
+ * Real semos node processes on loopback, for the demo and the integration
+ * tests: spawn, await their log lines, talk to their control sockets, and kill
+ * every one of them (and remove their state) at the end, whatever happened.
  */
 import { type ChildProcess, spawn } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { createInterface } from 'node:readline'
-import { callControl } from '../../src/node/control.ts'
+import { callControl } from '../node/control.ts'
 
-const MAIN = resolve(import.meta.dirname, '../../src/cli/main.ts')
+const MAIN = resolve(import.meta.dirname, 'main.ts')
 
 export interface ClusterNode {
   readonly index: number
@@ -20,7 +20,25 @@ export interface ClusterNode {
   endpoint: string
   /** Every JSON log line so far. */
   readonly lines: Record<string, unknown>[]
+  /** Lines that were not JSON (a crash's message). */
+  readonly text: string[]
   alive: boolean
+}
+
+/** A pair whose ping or lookup takes longer than this counts as failing in this round. */
+const CHECK_TIMEOUT_MS = 1000
+
+interface PingAnswer {
+  readonly address: string
+  readonly hops: number
+  readonly rttMs: number
+}
+
+/** The outcome of Cluster.checkAllPairs. */
+export interface PairCheck {
+  readonly pairs: number
+  readonly failures: string[]
+  readonly pings: { hops: number; rttMs: number }[]
 }
 
 export class Cluster {
@@ -56,6 +74,7 @@ export class Cluster {
       name: '',
       endpoint: '',
       lines: [],
+      text: [],
       alive: true,
     }
     this.nodes.push(node)
@@ -80,16 +99,69 @@ export class Cluster {
     const seen = node.lines.find(test)
     if (seen) return Promise.resolve(seen)
     return new Promise((resolve_, reject) => {
-      const w = { node, test, resolve: resolve_ }
+      const onExit = (code: number | null): void => {
+        const said = node.text.slice(-3).join(' | ')
+        reject(new Error(`node ${node.index} exited (${code}) while awaited: ${said}`))
+      }
+      const w = {
+        node,
+        test,
+        resolve: (l: Record<string, unknown>) => {
+          node.process.off('exit', onExit)
+          resolve_(l)
+        },
+      }
       this.#waiters.push(w)
-      node.process.once('exit', (code) =>
-        reject(new Error(`node ${node.index} exited (${code}) before: ${test}`)),
-      )
+      node.process.once('exit', onExit)
     })
   }
 
-  call(node: ClusterNode, method: string, params: Record<string, unknown> = {}): Promise<unknown> {
-    return callControl(join_(node.stateDir, 'control.sock'), method, params, { timeoutMs: 5000 })
+  call(
+    node: ClusterNode,
+    method: string,
+    params: Record<string, unknown> = {},
+    timeoutMs = 5000,
+  ): Promise<unknown> {
+    return callControl(join_(node.stateDir, 'control.sock'), method, params, { timeoutMs })
+  }
+
+  /**
+   * Every live node pings and looks up every other, all at once. A pair fails
+   * when either call fails or the answer is not the target's current address.
+   */
+  async checkAllPairs(): Promise<PairCheck> {
+    const live = this.live()
+    const addresses = new Map<string, string | undefined>()
+    for (const n of live) {
+      addresses.set(n.name, ((await this.call(n, 'status')) as { address?: string }).address)
+    }
+    const failures: string[] = []
+    const pings: { hops: number; rttMs: number }[] = []
+    const pairs = live.flatMap((a) => live.filter((b) => b !== a).map((b) => [a, b] as const))
+    await Promise.all(
+      pairs.map(async ([a, b]) => {
+        const what = `${a.index}→${b.index}`
+        try {
+          const ping = (await this.call(
+            a,
+            'ping',
+            { name: b.name },
+            CHECK_TIMEOUT_MS,
+          )) as PingAnswer
+          const found = (await this.call(a, 'lookup', { name: b.name }, CHECK_TIMEOUT_MS)) as {
+            address: string
+          }
+          const want = addresses.get(b.name)
+          if (found.address !== want) failures.push(`${what}: lookup ${found.address}, is ${want}`)
+          else if (ping.address !== want)
+            failures.push(`${what}: pinged ${ping.address}, is ${want}`)
+          else pings.push({ hops: ping.hops, rttMs: ping.rttMs })
+        } catch (error) {
+          failures.push(`${what}: ${(error as Error).message}`)
+        }
+      }),
+    )
+    return { pairs: pairs.length, failures, pings }
   }
 
   kill(node: ClusterNode): void {
@@ -121,6 +193,7 @@ export class Cluster {
     try {
       line = JSON.parse(text) as Record<string, unknown>
     } catch {
+      node.text.push(text)
       return
     }
     node.lines.push(line)
