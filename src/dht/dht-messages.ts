@@ -76,6 +76,7 @@ export function encodeDhtMessage(m: DhtMessage): Uint8Array {
       w.u8(DHT_TYPE.putAck).varint(m.id).u8(PUT_OUTCOME.indexOf(m.outcome))
       break
     case 'get':
+      if (m.key.length !== PUBLIC_KEY_BYTES) throw new RangeError('a DHT key is 32 bytes')
       w.u8(DHT_TYPE.get).varint(m.id).u8(m.replica).u8(m.steps)
       writeAddress(w, m.origin)
       w.bytes(m.key)
@@ -113,14 +114,17 @@ const READERS: Record<number, (id: number, r: ByteReader) => Body> = {
   [DHT_TYPE.put]: (id, r) => readRequest('put', id, r),
   [DHT_TYPE.get]: (id, r) => readRequest('get', id, r),
   [DHT_TYPE.putAck]: (id, r) => {
-    const outcome = PUT_OUTCOME[r.u8() ?? 255]
+    const code = r.u8()
+    if (code === undefined) return fail('truncated', 'put-ack outcome')
+    const outcome = PUT_OUTCOME[code]
     return outcome === undefined
       ? fail('bad-field', 'put-ack outcome')
       : ok({ type: 'put-ack', id, outcome })
   },
   [DHT_TYPE.getReply]: (id, r) => {
     const found = r.u8()
-    if (found === undefined || found > 1) return fail('bad-field', 'get-reply flag')
+    if (found === undefined) return fail('truncated', 'get-reply flag')
+    if (found > 1) return fail('bad-field', 'get-reply flag')
     if (found === 0) return ok({ type: 'get-reply', id, record: undefined })
     const record = readRecord(r)
     return record.ok ? ok({ type: 'get-reply', id, record: record.value }) : record
@@ -143,7 +147,7 @@ function readRequest(type: 'put' | 'get', id: number, r: ByteReader): Body {
   const steps = r.u8()
   if (replica === undefined || steps === undefined) return fail('truncated', 'request header')
   const origin = readAddress(r)
-  if (!origin.ok) return fail('bad-field', `origin: ${origin.code}`)
+  if (!origin.ok) return fail(embeddedCode(origin.code), `origin: ${origin.code}`)
   if (type === 'get') {
     const key = r.bytes(PUBLIC_KEY_BYTES)
     if (key === undefined) return fail('truncated', 'key')
@@ -157,5 +161,12 @@ function readRequest(type: 'put' | 'get', id: number, r: ByteReader): Body {
 
 function readRecord(r: ByteReader): Decoded<NameRecord, DhtMessageError> {
   const record = readNameRecord(r)
-  return record.ok ? record : fail('bad-field', `record: ${record.code}: ${record.detail}`)
+  return record.ok
+    ? record
+    : fail(embeddedCode(record.code), `record: ${record.code}: ${record.detail}`)
+}
+
+/** An embedded address or record that ends early truncates the message; else it is a bad field. */
+function embeddedCode(code: string): DhtMessageError {
+  return code === 'truncated' ? 'truncated' : 'bad-field'
 }
