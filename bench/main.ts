@@ -5,14 +5,20 @@
  *   routing   greedy next hop: uncached decision (path arithmetic) vs the
  *             router's cached decision (one map lookup), on a simulated overlay
  *   sim       the 100,000-node issue run: build + 100,000 greedy routes, time and peak memory
+ *   relay     bulk datagrams A → B → C through three overlay daemons (one thread each),
+ *             beside raw TCP on loopback, direct and through a socket.pipe relay
  */
 import { parseArgs } from 'node:util'
+import { benchRelay } from './relay.ts'
 import { benchRouting } from './routing.ts'
 import { benchSim } from './sim.ts'
 
-const benches: Record<string, (args: Record<string, string | boolean | undefined>) => void> = {
+type Bench = (args: Record<string, string | boolean | undefined>) => void | Promise<void>
+
+const benches: Record<string, Bench> = {
   routing: benchRouting,
   sim: benchSim,
+  relay: benchRelay,
 }
 
 const { positionals, values } = parseArgs({
@@ -24,15 +30,18 @@ const { positionals, values } = parseArgs({
     seed: { type: 'string' },
     dests: { type: 'string' },
     attach: { type: 'string' },
+    seconds: { type: 'string' },
+    payload: { type: 'string' },
+    runs: { type: 'string' },
   },
 })
 const name = positionals[0]
 const bench = name === undefined ? undefined : benches[name]
 if (bench === undefined) {
   process.stderr.write(
-    `usage: npm run bench -- <${Object.keys(benches).join('|')}> [--nodes N] [--seed N] [--dests N] [--attach random|bfs|near]\n`,
+    `usage: npm run bench -- <${Object.keys(benches).join('|')}> [--nodes N] [--seed N] [--dests N] [--attach random|bfs|near] [--seconds S] [--payload BYTES] [--runs N]\n`,
   )
   process.exitCode = 2
 } else {
-  bench(values)
+  await bench(values)
 }

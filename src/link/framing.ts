@@ -17,6 +17,14 @@ const HEADER_BYTES = 2
 
 export type FrameError = 'empty-frame' | 'frame-too-large'
 
+/** The 2-byte header of a frame of `length` bytes (written before the body, without a copy). */
+export function frameHeader(length: number): Uint8Array {
+  if (!Number.isInteger(length) || length < 1 || length > MAX_FRAME_BYTES) {
+    throw new RangeError(`a frame carries 1..${MAX_FRAME_BYTES} bytes, got ${length}`)
+  }
+  return Uint8Array.of(length >>> 8, length & 0xff)
+}
+
 export function encodeFrame(payload: Uint8Array): Uint8Array {
   if (payload.length === 0 || payload.length > MAX_FRAME_BYTES) {
     throw new RangeError(`a frame carries 1..${MAX_FRAME_BYTES} bytes, got ${payload.length}`)
@@ -80,9 +88,16 @@ export class FrameDecoder {
         if (length > this.#maxFrameBytes) {
           return this.#fail('frame-too-large', `frame of ${length} bytes > ${this.#maxFrameBytes}`)
         }
+        this.#headerFill = 0
+        if (chunk.length - pos >= length) {
+          // The whole frame is in this chunk: hand out a view, not a copy (the
+          // chunk is the decoder's caller's to give away, as a socket's are).
+          frames.push(chunk.subarray(pos, pos + length))
+          pos += length
+          continue
+        }
         this.#body = new Uint8Array(length)
         this.#bodyFill = 0
-        this.#headerFill = 0
       }
       const body: Uint8Array = this.#body
       const take = Math.min(body.length - this.#bodyFill, chunk.length - pos)

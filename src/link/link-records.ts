@@ -80,11 +80,13 @@ export function encodeRecord(record: LinkRecord): Uint8Array {
         .bytes(encodeNameBytes(record.name))
         .bytes(record.signature)
         .finish()
-    case 'data':
-      return new ByteWriter(1 + record.payload.length)
-        .u8(RECORD_TYPE.data)
-        .bytes(record.payload)
-        .finish()
+    case 'data': {
+      // The data path: one allocation, one copy.
+      const out = new Uint8Array(1 + record.payload.length)
+      out[0] = RECORD_TYPE.data
+      out.set(record.payload, 1)
+      return out
+    }
     case 'keepalive':
       return Uint8Array.of(RECORD_TYPE.keepalive)
     case 'close':
@@ -112,8 +114,14 @@ export function decodeRecord(bytes: Uint8Array): Decoded<LinkRecord, RecordError
       const signature = Uint8Array.from(r.bytes(SIGNATURE_BYTES) as Uint8Array)
       return ok({ type: 'auth', name: name.value, signature })
     }
-    case RECORD_TYPE.data:
-      return ok({ type: 'data', payload: Uint8Array.from(r.bytes(bodyLength) as Uint8Array) })
+    case RECORD_TYPE.data: {
+      // A view: the decrypted record is a fresh buffer that nobody else holds.
+      const body = r.bytes(bodyLength) as Uint8Array
+      return ok({
+        type: 'data',
+        payload: new Uint8Array(body.buffer, body.byteOffset, body.length),
+      })
+    }
     case RECORD_TYPE.keepalive:
       if (bodyLength !== 0) return fail('bad-length', 'keepalive has an empty body')
       return ok({ type: 'keepalive' })

@@ -25,7 +25,7 @@ import type { Identity } from '../identity/keys.ts'
 import { verifyByName } from '../identity/keys.ts'
 import { decodeName } from '../identity/name.ts'
 import { x25519PublicFromEd25519 } from '../identity/x25519.ts'
-import { encodeFrame, FrameDecoder } from './framing.ts'
+import { encodeFrame, FrameDecoder, frameHeader } from './framing.ts'
 import {
   authMessage,
   CLOSE_CODE,
@@ -194,7 +194,7 @@ export class LinkSession {
     this.#finish('local-close', `closed locally: ${closeCodeName(CLOSE_CODE[code])}`)
   }
 
-  /** The framed bytes to write to the socket, in order; empties the queue. */
+  /** The framed bytes to write to the socket, in order (a frame may span two chunks); empties the queue. */
   takeOutgoing(): Uint8Array[] {
     const out = this.#outgoing
     this.#outgoing = []
@@ -311,7 +311,8 @@ export class LinkSession {
       EMPTY,
       encodeRecord(record),
     )
-    this.#outgoing.push(encodeFrame(sealed))
+    // Header and body as two chunks: the driver writes them together (writev), no copy.
+    this.#outgoing.push(frameHeader(sealed.length), sealed)
     this.#lastSentMs = nowMs
   }
 

@@ -47,7 +47,9 @@ function aead(name: CipherName, algorithm: Algorithm, littleEndian: boolean): Ci
       decipher.setAAD(ad, { plaintextLength: body.length })
       decipher.setAuthTag(ciphertext.subarray(body.length))
       try {
-        return Buffer.concat([decipher.update(body), decipher.final()])
+        const out = decipher.update(body)
+        const rest = decipher.final() // empty for these AEADs: no copy then
+        return rest.length === 0 ? out : Buffer.concat([out, rest])
       } catch {
         return undefined // final() throws when the tag does not verify
       }
