@@ -65,6 +65,8 @@ export class OverlayDaemon implements Daemon {
   #overlay: OverlayNode | undefined
   #dht: DhtNode | undefined
   #timer: NodeJS.Timeout | undefined
+  /** When the pending timer fires (monotonic ms); an early wake-up just ticks and re-arms. */
+  #timerAtMs = Number.POSITIVE_INFINITY
   #stopping = false
   /** A link past half its backlog bound, until it drains. */
   #backlogged: TcpLink | undefined
@@ -343,16 +345,22 @@ export class OverlayDaemon implements Daemon {
     if (this.#stopping) return
     const overlayNext = this.#overlay?.nextDeadlineMs()
     const dhtNext = this.#dht?.nextDeadlineMs()
-    let delay = Number.POSITIVE_INFINITY
-    if (overlayNext !== undefined) delay = Math.min(delay, overlayNext - monotonic())
-    if (dhtNext !== undefined) delay = Math.min(delay, dhtNext - Date.now())
+    const now = monotonic()
+    let at = Number.POSITIVE_INFINITY
+    if (overlayNext !== undefined) at = Math.min(at, overlayNext)
+    if (dhtNext !== undefined) at = Math.min(at, dhtNext - Date.now() + now)
+    // Keep a timer that fires no later than needed: re-arming on every frame costs.
+    if (this.#timer !== undefined && this.#timerAtMs <= at) return
     clearTimeout(this.#timer)
     this.#timer = undefined
-    if (delay === Number.POSITIVE_INFINITY) return
-    this.#timer = setTimeout(() => this.#onTimer(), Math.max(0, Math.ceil(delay)))
+    this.#timerAtMs = at
+    if (at === Number.POSITIVE_INFINITY) return
+    this.#timer = setTimeout(() => this.#onTimer(), Math.max(0, Math.ceil(at - now)))
   }
 
   #onTimer(): void {
+    this.#timer = undefined
+    this.#timerAtMs = Number.POSITIVE_INFINITY
     this.#input(() => {
       this.#overlay?.tick(monotonic())
       this.#dht?.tick(Date.now())
