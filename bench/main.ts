@@ -7,9 +7,12 @@
  *   sim       the 100,000-node issue run: build + 100,000 greedy routes, time and peak memory
  *   relay     bulk datagrams A → B → C through three overlay daemons (one thread each),
  *             beside raw TCP on loopback, direct and through a socket.pipe relay
+ *   root-death  N node processes: time until whole again after the root dies, beside an
+ *             inner node's death (--signal KILL, or STOP for a suspended machine)
  */
 import { parseArgs } from 'node:util'
 import { benchRelay } from './relay.ts'
+import { benchRootDeath } from './root-death.ts'
 import { benchRouting } from './routing.ts'
 import { benchSim } from './sim.ts'
 
@@ -19,6 +22,7 @@ const benches: Record<string, Bench> = {
   routing: benchRouting,
   sim: benchSim,
   relay: benchRelay,
+  'root-death': benchRootDeath,
 }
 
 const { positionals, values } = parseArgs({
@@ -33,13 +37,14 @@ const { positionals, values } = parseArgs({
     seconds: { type: 'string' },
     payload: { type: 'string' },
     runs: { type: 'string' },
+    signal: { type: 'string' },
   },
 })
 const name = positionals[0]
 const bench = name === undefined ? undefined : benches[name]
 if (bench === undefined) {
   process.stderr.write(
-    `usage: npm run bench -- <${Object.keys(benches).join('|')}> [--nodes N] [--seed N] [--dests N] [--attach random|bfs|near] [--seconds S] [--payload BYTES] [--runs N]\n`,
+    `usage: npm run bench -- <${Object.keys(benches).join('|')}> [--nodes N] [--seed N] [--dests N] [--attach random|bfs|near] [--seconds S] [--payload BYTES] [--runs N] [--signal KILL|STOP]\n`,
   )
   process.exitCode = 2
 } else {

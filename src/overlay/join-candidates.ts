@@ -33,8 +33,12 @@ export class JoinCandidates {
   #redirects = 0
   /** Levels a request climbs before it descends; redirects set it. */
   climb = 0
-  /** Some member answered "busy" this round: the overlay is there, only not ready. */
-  sawBusy = false
+  /**
+   * Some member answered this round (a refusal or a redirect is an answer): for
+   * a child of the dead root asking its lower siblings, one of them is alive, so
+   * it must not make itself the root.
+   */
+  heardFromLower = false
 
   constructor(options: OverlayOptions) {
     this.#o = options
@@ -49,7 +53,7 @@ export class JoinCandidates {
     this.#backoffMs = this.#o.retryMinMs
     this.#redirects = 0
     this.climb = climb
-    this.sawBusy = false
+    this.heardFromLower = false
     void rejoin
     void nowMs
   }
@@ -59,7 +63,7 @@ export class JoinCandidates {
     this.#queue = dedupe(candidates)
     this.#retryAtMs = undefined
     this.#redirects = 0
-    this.sawBusy = false
+    this.heardFromLower = false
   }
 
   stop(): void {
@@ -110,6 +114,7 @@ export class JoinCandidates {
     contacts: readonly Candidate[] | readonly { name: string; endpoint: string }[],
     climb: number,
   ): void {
+    this.heardFromLower = true
     if (++this.#redirects > MAX_REDIRECTS) {
       this.#queue = []
       return
@@ -120,7 +125,8 @@ export class JoinCandidates {
   }
 
   refused(reason: RefuseReason): void {
-    if (reason === 'busy') this.sawBusy = true
+    void reason
+    this.heardFromLower = true
   }
 
   /** 'timeout' when the current attempt ran out, 'retry' when a back-off ended. */

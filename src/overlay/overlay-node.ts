@@ -616,7 +616,8 @@ export class OverlayNode {
 
   /** A child of the dead root whose lower siblings are all unreachable becomes the root. */
   #tryPromote(nowMs: number): boolean {
-    if (this.#address?.depth !== 1 || !this.#join.exhausted() || this.#join.sawBusy) return false
+    if (this.#address?.depth !== 1 || !this.#join.exhausted() || this.#join.heardFromLower)
+      return false
     const previous = this.#tree
     const epoch = (previous?.epoch ?? 0) + 1
     this.#join.stop()
@@ -638,6 +639,10 @@ export class OverlayNode {
     else this.stats.joins++
     if (!rejoin) this.#slots.reset(address.childSlots)
     else this.#fitSlots(address.childSlots)
+    // The old ancestry is wrong at the new address; children hear nothing until the
+    // parent's place brings the right one (#readyToPlace).
+    this.#ancestors = []
+    this.#tables = []
     this.#become(address, tree, rejoin ? 'rejoined' : 'joined', nowMs)
   }
 
@@ -692,7 +697,7 @@ export class OverlayNode {
     const refuse = (reason: 'busy' | 'inSubtree' | 'full'): void =>
       this.#send(entry.id, { type: 'join-refuse', reason })
     const address = this.#address
-    if (this.#placement !== 'placed' || !this.#rooted || address === undefined) {
+    if (this.#placement !== 'placed' || !this.#readyToPlace() || address === undefined) {
       // Still joining: send the joiner on to the member this node is asking.
       const via =
         this.#placement === 'joining' ? this.#links.get(this.#join.attemptLink ?? -1) : undefined
@@ -755,11 +760,8 @@ export class OverlayNode {
 
   #onPlace(entry: LinkEntry, m: Extract<OverlayMessage, { type: 'place' }>, nowMs: number): void {
     if (m.ancestors.length !== m.address.depth || m.tables.length !== m.address.depth) {
-      this.#protocolError(
-        entry,
-        `place at depth ${m.address.depth} with ${m.tables.length} tables`,
-        nowMs,
-      )
+      // The parent is authenticated and was placed: a bug, not an attack. Drop it, keep the link.
+      this.#count('bad-place')
       return
     }
     if (m.ancestors.includes(this.name)) {
@@ -852,7 +854,14 @@ export class OverlayNode {
     if (rank[update] > rank[this.#childUpdate]) this.#childUpdate = update
   }
 
+  /** Whether this node can tell its children where they are: rooted, and its ancestry known. */
+  #readyToPlace(): boolean {
+    const depth = this.#address?.depth
+    return this.#rooted && this.#tables.length === depth && this.#ancestors.length === depth
+  }
+
   #childUpdateDueMs(): number | undefined {
+    if (!this.#readyToPlace()) return undefined
     switch (this.#childUpdate) {
       case 'none':
         return undefined
@@ -874,7 +883,6 @@ export class OverlayNode {
     if (this.#childUpdate !== 'siblings') this.#lastTablePushMs = nowMs
     this.#childUpdate = 'none'
     this.#lastPlaceSentMs = nowMs
-    if (!this.#rooted) return
     for (const [slot, s] of this.#slots.held()) this.#sendPlace(s.link, slot)
   }
 
