@@ -11,7 +11,7 @@ import type { Contact, TreeId } from './messages.ts'
 export type LinkId = number
 
 /** Overlay protocol numbers carried by `routed` messages. */
-export const PROTO = { control: 0, echo: 1, dht: 2, session: 3 } as const
+export const PROTO = { control: 0, echo: 1, dht: 2, session: 3, merge: 4 } as const
 
 // Tuning defaults.
 export const DEFAULT_Q = 4

@@ -66,10 +66,13 @@ import {
 import {
   decodeControlError,
   decodeEcho,
+  decodeMergeHint,
   encodeControlError,
   encodeEcho,
+  encodeMergeHint,
 } from './routed-payloads.ts'
 import { GreedyRouter } from './router.ts'
+import { MergeWatch, treeWins } from './tree-merge.ts'
 import { TreeSlots } from './tree-slots.ts'
 import { sameWeights } from './weights.ts'
 
@@ -138,6 +141,9 @@ export class OverlayNode {
   #lastTablePushMs = Number.NEGATIVE_INFINITY
   readonly #shortcutTried = new Map<string, number>()
   readonly #pings = new Map<number, PendingPing>()
+  readonly #merge = new MergeWatch()
+  /** This root is re-joining into a winning tree (tree-merge.ts); it reverts if nobody takes it. */
+  #merging = false
   #nextPing = 1
   #actions: OverlayAction[] = []
   #events: OverlayEvent[] = []
@@ -280,6 +286,7 @@ export class OverlayNode {
   }
 
   tick(nowMs: number): void {
+    this.#checkMerge(nowMs)
     const join = this.#join.tick(nowMs)
     if (join === 'timeout') {
       this.#debug('join: no answer in time')
@@ -310,6 +317,7 @@ export class OverlayNode {
       if (t !== undefined && (next === undefined || t < next)) next = t
     }
     consider(this.#slots.nextQuarantineEndMs())
+    consider(this.#merge.nextDeadlineMs())
     consider(this.#reportAtMs)
     consider(this.#childUpdateDueMs())
     for (const p of this.#pings.values()) consider(p.deadlineMs)
@@ -455,6 +463,7 @@ export class OverlayNode {
         entry.tree = m.tree
         this.#remember(m.endpoint, entry.name)
         this.#routerDirty = true
+        this.#checkMerge(nowMs)
         return
       case 'join-request':
         this.#onJoinRequest(entry, m, nowMs)
@@ -610,7 +619,13 @@ export class OverlayNode {
       const entry = this.#links.get(attempt.link)
       if (entry && entry.role === 'join') this.#closeLink(entry)
     }
-    if (this.#placement === 'orphan' && this.#join.exhausted() && this.#tryPromote(nowMs)) return
+    if (this.#placement === 'orphan' && this.#join.exhausted()) {
+      if (this.#merging) {
+        this.#revertMerge(nowMs)
+        return
+      }
+      if (this.#tryPromote(nowMs)) return
+    }
     this.#nextJoinAttempt(nowMs)
   }
 
@@ -632,6 +647,7 @@ export class OverlayNode {
 
   #onAccepted(entry: LinkEntry, address: Address, tree: TreeId, nowMs: number): void {
     const rejoin = this.#placement === 'orphan'
+    this.#merging = false
     this.#join.stop()
     entry.role = 'parent'
     this.#parent = entry.id
@@ -716,7 +732,8 @@ export class OverlayNode {
       refuse('inSubtree')
       return
     }
-    if (m.avoid?.isAncestorOf(address)) {
+    // `avoid` names a subtree of the joiner's own tree: it means nothing in another one.
+    if (m.avoid?.isAncestorOf(address) && sameTree(entry.tree, this.#tree)) {
       refuse('inSubtree')
       return
     }
@@ -935,6 +952,45 @@ export class OverlayNode {
     }
   }
 
+  // ---- healing a split (tree-merge.ts) ----
+
+  #checkMerge(nowMs: number): void {
+    const mine = this.#tree
+    if (mine === undefined || this.#placement !== 'placed' || this.#merging) return
+    const winner = [...this.#links.values()].find(
+      (l) => l.open && l.tree && l.name && l.endpoint && l.address && treeWins(l.tree, mine),
+    )
+    if (!this.#merge.observe(winner !== undefined, nowMs) || winner === undefined) return
+    const contact = { name: winner.name as string, endpoint: winner.endpoint as string }
+    this.#debug(`merge: tree of ${contact.endpoint} wins over ours`)
+    if (this.isRoot) this.#startMerge(contact, nowMs)
+    else
+      this.route(
+        this.#address?.ancestor(0) as Address,
+        PROTO.merge,
+        encodeMergeHint(contact),
+        nowMs,
+      )
+  }
+
+  /** This root re-joins through a member of the winning tree; its tree follows it. */
+  #startMerge(contact: Contact, nowMs: number): void {
+    this.#merging = true
+    this.#placement = 'orphan'
+    this.#rooted = false
+    this.#broadcastChildren({ type: 'detach' })
+    const link = [...this.#links.values()].find((l) => l.open && l.name === contact.name)
+    this.#join.start(true, [{ ...contact, link: link?.id }], 0, nowMs)
+    this.#nextJoinAttempt(nowMs)
+  }
+
+  /** Nobody of the winning tree took this root: it stays the root of its own tree. */
+  #revertMerge(nowMs: number): void {
+    this.#merging = false
+    this.#join.stop()
+    this.#become(this.#address as Address, this.#tree as TreeId, 'promoted', nowMs)
+  }
+
   // ---- routing ----
 
   #routerFor(): GreedyRouter<LinkId> | undefined {
@@ -1024,6 +1080,15 @@ export class OverlayNode {
       case PROTO.echo:
         this.#onEcho(m, nowMs)
         return
+      case PROTO.merge: {
+        const hint = decodeMergeHint(m.payload)
+        if (!hint.ok) {
+          this.#count('bad-merge-hint')
+          return
+        }
+        if (this.isRoot && !this.#merging) this.#startMerge(hint.value, nowMs)
+        return
+      }
       default:
         this.#event({
           type: 'deliver',

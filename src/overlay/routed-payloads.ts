@@ -93,3 +93,35 @@ export function decodeEcho(bytes: Uint8Array): Decoded<Echo, string> {
   if (r.remaining > 0) return fail('trailing-bytes', 'after echo')
   return ok(echo)
 }
+
+/**
+ * A merge hint (PROTO.merge), from a node of a losing tree to its root: a
+ * member of the winning tree to re-join through.
+ */
+export function encodeMergeHint(c: {
+  readonly name: string
+  readonly endpoint: string
+}): Uint8Array {
+  const key = decodeName(c.name)
+  const endpoint = Buffer.from(c.endpoint, 'utf8')
+  if (!key.ok || endpoint.length > 255) throw new RangeError('bad merge hint contact')
+  return new ByteWriter(34 + endpoint.length)
+    .bytes(key.value)
+    .u8(endpoint.length)
+    .bytes(endpoint)
+    .finish()
+}
+
+export function decodeMergeHint(
+  bytes: Uint8Array,
+): Decoded<{ name: string; endpoint: string }, string> {
+  const r = new ByteReader(bytes)
+  const key = r.bytes(PUBLIC_KEY_BYTES)
+  const len = r.u8()
+  const endpoint = len === undefined ? undefined : r.bytes(len)
+  if (key === undefined || endpoint === undefined) return fail('truncated', 'merge hint')
+  if (r.remaining > 0) return fail('trailing-bytes', 'after merge hint')
+  const text = Buffer.from(endpoint).toString('utf8')
+  if (!Buffer.from(text, 'utf8').equals(endpoint)) return fail('bad-field', 'endpoint is not UTF-8')
+  return ok({ name: encodeName(key), endpoint: text })
+}

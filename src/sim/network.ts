@@ -110,6 +110,29 @@ export class SimNetwork {
     host.peers.clear()
   }
 
+  /**
+   * Cuts every link between two live hosts, as a broken path would: each side
+   * notices after a keepalive-like delay. New links between them may be made later.
+   */
+  cut(a: SimHost, b: SimHost): void {
+    for (const [link, end] of [...a.peers]) {
+      if (end.host !== b) continue
+      a.peers.delete(link)
+      b.peers.delete(end.link)
+      for (const [host, id] of [
+        [a, link],
+        [b, end.link],
+      ] as const) {
+        const delay = this.#deadAfterMs - this.rng.next() * this.#keepaliveMs
+        this.clock.schedule(delay, () => {
+          if (!host.alive) return
+          host.overlay.linkDown(id, this.now)
+          this.pump(host)
+        })
+      }
+    }
+  }
+
   /** Runs the overlay (and layer) until `ms` of virtual time have passed. */
   runFor(ms: number): void {
     this.clock.runUntil(this.now + ms)

@@ -157,4 +157,16 @@ describe('overlay node on the in-memory network', () => {
     assert.equal(a.overlay.stats.drops['bad-message'], 1)
     assert.ok(!a.overlay.links().some((l) => l.link === link))
   })
+
+  it('a child of the root cut off from it makes its own tree; the two trees merge again', () => {
+    const net = grow(30, 6)
+    const root = alive(net).find((h) => h.overlay.isRoot) as SimHost
+    const first = alive(net).find((h) => h.overlay.address?.toString() === 'q4:/0') as SimHost
+    net.cut(root, first)
+    net.runFor(5000)
+    assert.equal(alive(net).filter((h) => h.overlay.isRoot).length, 2, 'split in two trees')
+    net.runFor(30_000)
+    assertTree(net)
+    assert.deepEqual(pingAll(net), [])
+  })
 })
