@@ -397,10 +397,10 @@ export class DhtNode {
           true,
         )
       }
-      if (replicas.size === 0) {
-        this.#owned.delete(name)
-        this.store.delete(name)
-      }
+      // The copy stays until it expires: the put carries no ack, and one lost on
+      // its way (a link not yet known dead, a new owner still re-joining) would
+      // otherwise leave the record nowhere until its publisher's next refresh.
+      if (replicas.size === 0) this.#owned.delete(name)
     }
   }
 

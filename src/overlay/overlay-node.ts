@@ -713,64 +713,47 @@ export class OverlayNode {
     const refuse = (reason: 'busy' | 'inSubtree' | 'full'): void =>
       this.#send(entry.id, { type: 'join-refuse', reason })
     const address = this.#address
+    const parent = this.#parent === undefined ? undefined : this.#links.get(this.#parent)
     if (this.#placement !== 'placed' || !this.#readyToPlace() || address === undefined) {
       // Still joining: send the joiner on to the member this node is asking.
       const via =
         this.#placement === 'joining' ? this.#links.get(this.#join.attemptLink ?? -1) : undefined
-      if (via?.open && via.name && via.endpoint && via.name !== entry.name) {
-        this.#send(entry.id, {
-          type: 'join-redirect',
-          climb: m.climb,
-          contacts: [{ name: via.name, endpoint: via.endpoint }],
-        })
-      } else {
-        refuse('busy')
-      }
-      return
-    }
-    if (entry.id === this.#parent) {
-      refuse('inSubtree')
+      if (!this.#redirect(entry, via, m.climb)) refuse('busy')
       return
     }
     // `avoid` names a subtree of the joiner's own tree: it means nothing in another one.
-    if (m.avoid?.isAncestorOf(address) && sameTree(entry.tree, this.#tree)) {
+    const inAvoided = m.avoid?.isAncestorOf(address) && sameTree(entry.tree, this.#tree)
+    if (entry.id === this.#parent || inAvoided) {
       refuse('inSubtree')
       return
     }
-    const parent = this.#parent === undefined ? undefined : this.#links.get(this.#parent)
-    if (m.climb > 0 && parent?.name && parent.endpoint) {
-      this.#send(entry.id, {
-        type: 'join-redirect',
-        climb: m.climb - 1,
-        contacts: [{ name: parent.name, endpoint: parent.endpoint }],
-      })
-      return
-    }
-    const existing = this.#slots.slotOf(entry.id)
-    const slot = existing ?? this.#slots.freeSlotFor(entry.name as string, nowMs)
+    if (m.climb > 0 && this.#redirect(entry, parent, m.climb - 1)) return
+    const slot =
+      this.#slots.slotOf(entry.id) ?? this.#slots.freeSlotFor(entry.name as string, nowMs)
     if (slot !== undefined) {
       this.#slots.hold(slot, entry.id, entry.name as string)
       entry.role = 'child'
-      this.#send(entry.id, {
-        type: 'join-accept',
-        address: address.child(slot),
-        tree: this.#tree as TreeId,
-      })
+      const tree = this.#tree as TreeId
+      this.#send(entry.id, { type: 'join-accept', address: address.child(slot), tree })
       this.#sendPlace(entry.id, slot)
       this.#onSubtreeChanged(nowMs)
       return
     }
+    // Down toward the shallowest free slot; if this whole subtree is full, up the tree.
     const best = this.#slots.bestDescent(NO_FREE_SLOT)
-    const child = best === undefined ? undefined : this.#links.get(best.link)
-    if (child?.endpoint === undefined || child.name === undefined) {
-      refuse('full')
-      return
-    }
+    const down = best === undefined ? undefined : this.#links.get(best.link)
+    if (!this.#redirect(entry, down, 0) && !this.#redirect(entry, parent, 0)) refuse('full')
+  }
+
+  /** Sends the joiner on to `to` (if it is a usable contact other than the joiner); whether it did. */
+  #redirect(entry: LinkEntry, to: LinkEntry | undefined, climb: number): boolean {
+    if (!to?.open || !to.name || !to.endpoint || to.name === entry.name) return false
     this.#send(entry.id, {
       type: 'join-redirect',
-      climb: 0,
-      contacts: [{ name: child.name, endpoint: child.endpoint }],
+      climb,
+      contacts: [{ name: to.name, endpoint: to.endpoint }],
     })
+    return true
   }
 
   // ---- the tree: places down, reports up ----

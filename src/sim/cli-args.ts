@@ -6,12 +6,17 @@ import { parseArgs } from 'node:util'
 import type { PlacementKind } from '../dht/placement.ts'
 import { isValidQ } from '../overlay/address.ts'
 import { DEFAULT_CONFIG, type ExperimentConfig } from './experiment.ts'
+import { DEFAULT_LIVE_CONFIG, type LiveConfig } from './live.ts'
 import { ATTACH_POLICIES, type AttachPolicy } from './overlay.ts'
 import { MAX_PLOT_NODES } from './plot.ts'
 import { SHORTCUT_POLICIES, type ShortcutPolicy } from './shortcuts.ts'
 
+const L = DEFAULT_LIVE_CONFIG
+
 export const USAGE = `usage: npm run sim -- [options]
 
+  --engine E           model (default): the overlay and DHT as models, up to millions of nodes;
+                       node: the real OverlayNode and DhtNode on an in-memory network
   --nodes N            overlay size (default ${DEFAULT_CONFIG.nodes})
   --seed N             random seed (default ${DEFAULT_CONFIG.seed})
   --q N                overlay degree, 3..64 (default ${DEFAULT_CONFIG.q})
@@ -32,10 +37,39 @@ export const USAGE = `usage: npm run sim -- [options]
   --out FILE           JSON results (default out/sim-<nodes>-seed<seed>.json)
   --plot FILE.svg      draw the overlay (at most ${MAX_PLOT_NODES} nodes)
   --quiet              no progress line
-  --help`
+  --help
+
+With --engine node: --nodes (default ${L.nodes}), --seed, --q, --pairs (pings, default ${L.pairs}),
+--gets (lookups, default ${L.lookups}), --churn (default ${L.churn}), --out (default
+out/sim-node-<nodes>-seed<seed>.json), --quiet, and:
+  --probes N           pings and lookups at each churn checkpoint (default ${L.probes})
+  --step-ms N          virtual time between churn checkpoints (default ${L.stepMs})
+  --join-gap-ms N      virtual time between two joins (default ${L.joinGapMs})`
+
+/** Options that only one engine understands. */
+const MODEL_ONLY = [
+  'attach',
+  'near-climb',
+  'shortcuts',
+  'per-node',
+  'max-degree',
+  'stretch-sources',
+  'stretch-dests',
+  'placements',
+  'keys',
+  'replicas',
+  'keepalive-ms',
+  'hop-ms',
+  'plot',
+]
+const NODE_ONLY = ['probes', 'step-ms', 'join-gap-ms']
 
 export interface SimArgs {
+  readonly engine: 'model' | 'node'
+  /** The model engine's experiments (empty with --engine node). */
   readonly configs: readonly ExperimentConfig[]
+  /** The node engine's run (undefined with --engine model). */
+  readonly live: LiveConfig | undefined
   readonly out: string
   readonly plot: string | undefined
   readonly quiet: boolean
@@ -52,6 +86,10 @@ export function parseSimArgs(argv: readonly string[]): SimArgs {
       strict: true,
       allowPositionals: false,
       options: {
+        engine: { type: 'string' },
+        probes: { type: 'string' },
+        'step-ms': { type: 'string' },
+        'join-gap-ms': { type: 'string' },
         nodes: { type: 'string' },
         seed: { type: 'string' },
         q: { type: 'string' },
@@ -113,6 +151,17 @@ export function parseSimArgs(argv: readonly string[]): SimArgs {
     if (items.length === 0) throw new UsageError(`--${name} needs at least one value`)
     return items as T[]
   }
+  const engine = values.engine ?? 'model'
+  if (engine !== 'model' && engine !== 'node') {
+    throw new UsageError(`--engine: unknown '${engine}' (choose from model, node)`)
+  }
+  for (const name of engine === 'node' ? MODEL_ONLY : NODE_ONLY) {
+    if (values[name] !== undefined) {
+      throw new UsageError(
+        `--${name} applies to --engine ${engine === 'node' ? 'model' : 'node'} only`,
+      )
+    }
+  }
   const q = int('q', d.q, 3, 64)
   if (!isValidQ(q)) throw new UsageError(`--q must be in [3, 64]`)
   const churnRaw = values.churn
@@ -144,6 +193,25 @@ export function parseSimArgs(argv: readonly string[]): SimArgs {
     hopLatencyMs: int('hop-ms', d.hopLatencyMs, 0, 60_000),
     timelinePairs: d.timelinePairs,
   }
+  const help = values.help === true
+  const quiet = values.quiet === true
+  if (engine === 'node') {
+    const live: LiveConfig = {
+      ...L,
+      nodes: int('nodes', L.nodes, 2, 1_000_000),
+      seed,
+      q,
+      pairs: int('pairs', L.pairs, 1),
+      lookups: int('gets', L.lookups, 1),
+      churn: churnRaw === undefined ? L.churn : churn,
+      probes: int('probes', L.probes, 1),
+      stepMs: int('step-ms', L.stepMs, 1, 60_000),
+      joinGapMs: int('join-gap-ms', L.joinGapMs, 0, 60_000),
+    }
+    const out =
+      typeof values.out === 'string' ? values.out : `out/sim-node-${live.nodes}-seed${seed}.json`
+    return { engine, configs: [], live, out, plot: undefined, quiet, help }
+  }
   const attach = list<AttachPolicy>('attach', [d.attach], ATTACH_POLICIES)
   if (typeof values.plot === 'string' && nodes > MAX_PLOT_NODES) {
     throw new UsageError(
@@ -151,10 +219,12 @@ export function parseSimArgs(argv: readonly string[]): SimArgs {
     )
   }
   return {
+    engine,
+    live: undefined,
     configs: attach.map((a) => ({ ...base, attach: a })),
     out: typeof values.out === 'string' ? values.out : `out/sim-${nodes}-seed${seed}.json`,
     plot: typeof values.plot === 'string' ? values.plot : undefined,
-    quiet: values.quiet === true,
-    help: values.help === true,
+    quiet,
+    help,
   }
 }

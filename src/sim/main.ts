@@ -1,12 +1,15 @@
 /**
  * `npm run sim -- …`: runs simulator experiments, prints their tables, writes
- * JSON results and, on request, an SVG picture of the overlay.
+ * JSON results and, on request, an SVG picture of the overlay. `--engine node`
+ * runs the real overlay and DHT state machines instead of the models (live.ts).
  */
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { Rng } from '../core/rng.ts'
 import { parseSimArgs, USAGE, UsageError } from './cli-args.ts'
 import { type ExperimentResult, growOverlay, runExperiment } from './experiment.ts'
+import { runLive } from './live.ts'
+import { formatLiveReport } from './live-report.ts'
 import { plotOverlay } from './plot.ts'
 import { Progress } from './progress.ts'
 import { formatReport } from './report.ts'
@@ -28,6 +31,13 @@ function main(argv: readonly string[]): number {
     return 0
   }
   const progress = new Progress(process.stderr, args.quiet)
+  if (args.live !== undefined) {
+    const result = runLive(args.live, progress)
+    process.stdout.write(`${formatLiveReport(result)}\n\n`)
+    writeOut(args.out, `${JSON.stringify(result, null, 2)}\n`)
+    process.stdout.write(`results: ${args.out}\n`)
+    return 0
+  }
   const results: ExperimentResult[] = []
   for (const config of args.configs) {
     const result = runExperiment(config, progress)
