@@ -3,17 +3,7 @@
 import type { LiveResult } from './live.ts'
 import type { ProbeSummary } from './live-probe.ts'
 import type { Traffic } from './live-traffic.ts'
-
-function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)))
-  const line = (cells: readonly string[]): string =>
-    `| ${cells.map((c, i) => c.padEnd(widths[i] as number)).join(' | ')} |`
-  return [
-    line(header),
-    `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`,
-    ...rows.map(line),
-  ].join('\n')
-}
+import { table } from './report.ts'
 
 const pct = (x: number): string => `${(100 * x).toFixed(x === 1 ? 0 : 2)}%`
 const f2 = (x: number): string => (Number.isFinite(x) ? x.toFixed(2) : '-')

@@ -1,7 +1,8 @@
 /** Plain-text tables of an experiment's results, for the terminal and for docs. */
 import type { ExperimentResult } from './experiment.ts'
 
-function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
+/** A Markdown table with padded columns (shared by both engines' reports). */
+export function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)))
   const line = (cells: readonly string[]): string =>
     `| ${cells.map((c, i) => c.padEnd(widths[i] as number)).join(' | ')} |`
