@@ -27,6 +27,9 @@ export function formatLiveReport(r: LiveResult): string {
   if (r.churn !== undefined) {
     checks.push(['routing after repair', r.churn.afterRepair.routing, 'hops'])
     checks.push(['lookup after repair', r.churn.afterRepair.lookups, 'ms'])
+    const at = (r.churn.afterRefresh.atMs / 1000).toFixed(0)
+    checks.push([`routing ${at} s after the kill`, r.churn.afterRefresh.routing, 'hops'])
+    checks.push([`lookup ${at} s after the kill`, r.churn.afterRefresh.lookups, 'ms'])
   }
   parts.push(
     table(

@@ -15,7 +15,9 @@
  * engine's probes are kept out of the growth and repair figures. Same config,
  * same result (wall-clock figures aside).
  */
+
 import { Rng } from '../core/rng.ts'
+import { DEFAULT_LIFETIME_MS } from '../dht/dht-node.ts'
 import { identityFromSeed } from '../identity/keys.ts'
 import { type ProbeBatch, Prober, type ProbeSummary, summarizeTally } from './live-probe.ts'
 import { type LiveStack, stackHost } from './live-stack.ts'
@@ -99,6 +101,15 @@ export interface LiveChurn {
   readonly readdressed: number
   /** The static checks again, on survivors, once the timeline stopped (at `atMs` after the kill). */
   readonly afterRepair: {
+    readonly atMs: number
+    readonly routing: ProbeSummary
+    readonly lookups: ProbeSummary
+  }
+  /**
+   * The same once every publisher has refreshed its record (at `atMs` after the
+   * kill): records lost with both their owner and its parent come back then.
+   */
+  readonly afterRefresh: {
     readonly atMs: number
     readonly routing: ProbeSummary
     readonly lookups: ProbeSummary
@@ -244,6 +255,15 @@ function runChurn(
     routing: summarizeTally(check.pings),
     lookups: summarizeTally(check.lookups),
   }
+  progress.update('churn: checks after a refresh period')
+  net.runFor(Math.max(0, killedAt + DEFAULT_LIFETIME_MS / 3 + 2000 - net.now))
+  const refreshed = prober.issue(survivors, config.pairs, config.lookups)
+  prober.finish(10_000)
+  const afterRefresh = {
+    atMs: refreshed.atMs - killedAt,
+    routing: summarizeTally(refreshed.pings),
+    lookups: summarizeTally(refreshed.lookups),
+  }
   const timeline = batches.map((b, i) => ({
     atMs: b.atMs - killedAt,
     routing: summarizeTally(b.pings),
@@ -274,6 +294,7 @@ function runChurn(
     allPlacedMs,
     readdressed,
     afterRepair,
+    afterRefresh,
     unplacedAfter: after.unplaced,
     maxDepthAfter: after.maxDepth,
     meanDepthAfter: after.meanDepth,
