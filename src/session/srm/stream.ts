@@ -1,0 +1,114 @@
+/**
+ * One stream's two directions. Sending: bytes written and not yet acknowledged (queued
+ * or in flight) are bounded by `sendBufferBytes`, and bytes sent by the peer's credit
+ * (`sendLimit`, an absolute offset raised by stream-window frames). Receiving: bytes
+ * delivered but not consumed by the application are bounded by the credit this side
+ * granted, which grows as the application consumes.
+ */
+
+export type SendPhase = 'open' | 'ending' | 'fin-sent' | 'fin-acked'
+
+export class Stream {
+  readonly id: number
+  // Send side.
+  #queue: Uint8Array[] = []
+  #queuedBytes = 0
+  #written = 0
+  #sent = 0
+  #acked = 0
+  sendLimit: number
+  sendPhase: SendPhase = 'open'
+  /** Its stream-open frame has been packed; data may follow it. */
+  openSent: boolean
+  /** write() refused bytes since the last `writable` event. */
+  blocked = false
+  // Receive side.
+  received = 0
+  consumed = 0
+  advertised: number
+  finReceived = false
+
+  constructor(id: number, sendLimit: number, receiveWindow: number, openSent: boolean) {
+    this.id = id
+    this.sendLimit = sendLimit
+    this.advertised = receiveWindow
+    this.openSent = openSent
+  }
+
+  /** Written but not yet acknowledged: what the send buffer holds. */
+  get bufferedBytes(): number {
+    return this.#written - this.#acked
+  }
+
+  get queuedBytes(): number {
+    return this.#queuedBytes
+  }
+
+  get unconsumed(): number {
+    return this.received - this.consumed
+  }
+
+  /** Accepts up to `n` bytes of `bytes` (the caller computed the room). */
+  enqueue(bytes: Uint8Array, n: number): void {
+    if (n <= 0) return
+    // A copy: the application may reuse its buffer once write() returns.
+    this.#queue.push(bytes.slice(0, n))
+    this.#queuedBytes += n
+    this.#written += n
+  }
+
+  /** How many queued bytes the peer's stream credit lets out now. */
+  get sendable(): number {
+    return Math.min(this.#queuedBytes, this.sendLimit - this.#sent)
+  }
+
+  /** Whether a data frame (bytes, or a bare FIN) could be packed now. */
+  wantsToSend(): boolean {
+    if (!this.openSent) return false
+    return this.sendable > 0 || (this.sendPhase === 'ending' && this.#queuedBytes === 0)
+  }
+
+  /** Takes up to `max` queued bytes for a data frame; returns them and their offset. */
+  dequeue(max: number): { offset: number; bytes: Uint8Array } {
+    const n = Math.min(max, this.sendable)
+    const offset = this.#sent
+    const out = new Uint8Array(n)
+    let filled = 0
+    while (filled < n) {
+      const head = this.#queue[0]!
+      const part = Math.min(head.length, n - filled)
+      out.set(head.subarray(0, part), filled)
+      filled += part
+      if (part === head.length) this.#queue.shift()
+      else this.#queue[0] = head.subarray(part)
+    }
+    this.#queuedBytes -= n
+    this.#sent += n
+    return { offset, bytes: out }
+  }
+
+  /** Bytes of this stream in a record were acknowledged. */
+  onAcked(bytes: number, fin: boolean): void {
+    this.#acked += bytes
+    if (fin) this.sendPhase = 'fin-acked'
+  }
+
+  /** Drops what was never sent (a reset); returns the bytes released from the buffer. */
+  dropQueued(): number {
+    const n = this.#queuedBytes
+    this.#queue = []
+    this.#queuedBytes = 0
+    this.#written -= n
+    return n
+  }
+
+  /** Both directions are finished and nothing is left for the application. */
+  get done(): boolean {
+    return (
+      this.sendPhase === 'fin-acked' &&
+      this.bufferedBytes === 0 &&
+      this.finReceived &&
+      this.unconsumed === 0
+    )
+  }
+}
