@@ -697,6 +697,10 @@ export class OverlayNode {
     if (changed) {
       for (const l of this.#links.values()) if (l.open) this.#sendHello(l)
       this.#markChildren('address')
+    }
+    // A re-join is news even at the same address (its own slot, kept in quarantine):
+    // the layers above resume what the outage suspended.
+    if (changed || reason === 'rejoined') {
       this.#event({ type: 'address', address, previous, tree, reason })
     }
     this.#flushChildren(nowMs)
