@@ -41,6 +41,8 @@ export class SimHost {
   readonly endpoint: string
   readonly overlay: OverlayNode
   alive = true
+  /** Off the network (detach): alive, but no link can be made to or from it. */
+  detached = false
   layer: HostLayer | undefined
   /** Every overlay event, when `recordEvents` is on (tests). */
   readonly events: OverlayEvent[] = []
@@ -133,6 +135,21 @@ export class SimNetwork {
     }
   }
 
+  /**
+   * Takes a live host off the network, as a laptop leaving one network does: every link
+   * is cut (each side notices after a keepalive-like delay) and no link can be made to
+   * or from it until `attach`. The host keeps running: its overlay re-joins by itself.
+   */
+  detach(host: SimHost): void {
+    host.detached = true
+    for (const end of new Set([...host.peers.values()].map((e) => e.host))) this.cut(host, end)
+  }
+
+  /** Puts a detached host back on the network (as on another network: its links are new). */
+  attach(host: SimHost): void {
+    host.detached = false
+  }
+
   /** Runs the overlay (and layer) until `ms` of virtual time have passed. */
   runFor(ms: number): void {
     this.clock.runUntil(this.now + ms)
@@ -177,7 +194,7 @@ export class SimNetwork {
     const target = this.#byEndpoint.get(endpoint)
     this.clock.schedule(this.#connectMs, () => {
       if (!host.alive) return
-      if (target === undefined || !target.alive) {
+      if (target === undefined || !target.alive || host.detached || target.detached) {
         host.overlay.linkDown(link, this.now)
         this.pump(host)
         return

@@ -1,0 +1,236 @@
+import assert from 'node:assert/strict'
+import { describe, it } from 'node:test'
+import { identityFromSeed } from '../../src/identity/keys.ts'
+import type { Address } from '../../src/overlay/address.ts'
+import { PROTO } from '../../src/overlay/node-types.ts'
+import { SessionCrypto } from '../../src/session/session-crypto.ts'
+import { encodeStreamMeta } from '../../src/session/stream-meta.ts'
+import {
+  concat,
+  eventsOf,
+  growSessions,
+  key,
+  kick,
+  randomBytes,
+  runUntil,
+  type Stack,
+  writeAll,
+} from './sim-sessions.ts'
+
+/** The streams the responder sees opened get `reply(i)` written back, then FIN. */
+function echoBack(
+  net: Parameters<typeof writeAll>[0],
+  b: Stack,
+  reply: (port: number) => Uint8Array,
+): void {
+  b.onSession.push((e) => {
+    if (e.type !== 'stream-opened') return
+    writeAll(net, b, { session: e.session, streamId: e.streamId }, reply(e.port ?? 0))
+  })
+}
+
+describe('session manager on the simulated overlay', () => {
+  it('connects by name, carries three streams both ways intact, and closes them with FIN', () => {
+    const { net, stacks } = growSessions(14, 11)
+    const a = stacks[3] as Stack
+    const b = stacks[9] as Stack
+    echoBack(net, b, (port) => randomBytes(200_000 + port, port))
+    const refs = [0, 1, 2].map((i) =>
+      a.manager.connect(b.identity.name, encodeStreamMeta(7000 + i), net.now),
+    )
+    assert.equal(new Set(refs.map((r) => r.session)).size, 1, 'one session for the three streams')
+    const sent = refs.map((ref, i) => {
+      const bytes = randomBytes(300_000 + 1000 * i, 100 + i)
+      writeAll(net, a, ref, bytes)
+      return bytes
+    })
+    const closedBoth = () =>
+      eventsOf(a, 'stream-closed').length === 3 && eventsOf(b, 'stream-closed').length === 3
+    assert.ok(runUntil(net, closedBoth, 30_000), 'every stream closed on both ends')
+
+    const [established] = eventsOf(a, 'established')
+    const [accepted] = eventsOf(b, 'established')
+    assert.ok(established && accepted)
+    assert.deepEqual(established.e.sessionId, accepted.e.sessionId)
+    assert.equal(accepted.e.peerName, a.identity.name)
+    const opened = eventsOf(b, 'stream-opened')
+    assert.deepEqual(
+      opened.map((o) => o.e.port),
+      [7000, 7001, 7002],
+    )
+    refs.forEach((ref, i) => {
+      const theirs = opened[i]?.e
+      assert.ok(theirs)
+      assert.deepEqual(concat(b.received.get(key(theirs.session, theirs.streamId))), sent[i])
+      const back = concat(a.received.get(key(ref.session, ref.streamId)))
+      assert.deepEqual(back, randomBytes(200_000 + 7000 + i, 7000 + i))
+    })
+    assert.equal(eventsOf(a, 'end').length, 3)
+    assert.equal(eventsOf(b, 'end').length, 3)
+    assert.equal(a.manager.counters['unknown-session'], undefined)
+    assert.equal(a.manager.size, 1)
+    assert.equal(b.manager.size, 1)
+  })
+
+  it('a sender that moves mid-transfer resumes the same session at its new address', (t) => {
+    const { net, stacks } = growSessions(16, 12)
+    const depth = (s: Stack) => s.host.overlay.address?.depth ?? 0
+    const a = stacks.find((s) => depth(s) >= 2 && s.host.overlay.subtreeSize() === 1) as Stack
+    const parent = stacks.find((s) => s.identity.name === a.host.overlay.parentName) as Stack
+    const b = stacks.find((s) => s !== a && s !== parent && depth(s) >= 1) as Stack
+    const total = 2 * 1024 * 1024
+    const bytes = randomBytes(total, 5)
+    const ref = a.manager.connect(b.identity.name, encodeStreamMeta(22), net.now)
+    writeAll(net, a, ref, bytes)
+    const receivedAtB = () =>
+      [...b.received.values()].flat().reduce((n, part) => n + part.length, 0)
+    assert.ok(runUntil(net, () => receivedAtB() >= total / 3, 10_000, 1))
+    const before = a.host.overlay.address as Address
+    const sessionId = eventsOf(a, 'established')[0]?.e.sessionId
+    // A leaves its network: every link cut, nothing reachable for 20 virtual s.
+    net.detach(a.host)
+    net.runFor(10_000)
+    // Meanwhile (its quarantine over) a newcomer takes A's old place in the tree.
+    const newcomer = net.addHost({
+      name: identityFromSeed(new Uint8Array(32).fill(77)).name,
+      bootstrap: [parent.host.endpoint],
+      joinClimb: 0,
+    })
+    net.start(newcomer)
+    net.runFor(10_000)
+    assert.ok(newcomer.overlay.address?.equals(before), 'the newcomer holds the old address')
+    assert.ok(receivedAtB() < total, 'the transfer is not over before the move')
+    const mark = a.addresses.length
+    net.attach(a.host)
+    const rejoined = () =>
+      a.addresses.slice(mark).find((x) => x.e.reason !== 'orphaned' && x.e.address)
+    assert.ok(
+      runUntil(net, () => rejoined() !== undefined, 30_000, 1),
+      'A re-joined',
+    )
+    const rejoin = rejoined() as (typeof a.addresses)[number]
+    const after = rejoin.e.address as Address
+    assert.ok(!after.equals(before), `a new address: ${before} → ${after}`)
+    const done = runUntil(net, () => eventsOf(b, 'end').length === 1, 60_000)
+    assert.ok(done, 'transfer completed')
+
+    const opened = eventsOf(b, 'stream-opened')[0]?.e
+    assert.ok(opened)
+    assert.deepEqual(concat(b.received.get(key(opened.session, opened.streamId))), bytes)
+    // Resumed, not re-established: one session, one handshake, the same id on both ends.
+    assert.equal(eventsOf(a, 'established').length, 1)
+    assert.equal(eventsOf(b, 'established').length, 1)
+    assert.deepEqual(eventsOf(b, 'established')[0]?.e.sessionId, sessionId)
+    assert.equal(a.routes.filter((r) => r.kind === 'hello').length, 1)
+    const suspended = eventsOf(a, 'suspended')
+    const resumed = eventsOf(a, 'resumed')
+    assert.equal(suspended.length, 1)
+    assert.ok(resumed.length >= 1)
+    assert.equal(resumed[0]?.atMs, rejoin.atMs)
+    assert.equal(resumed[0]?.e.reason, 'driver')
+    assert.ok((resumed[0]?.e.suspendedForMs ?? 0) >= 20_000)
+    // The first retransmission leaves in the same virtual millisecond as the address event.
+    const resent = a.routes.find((r) => r.atMs >= rejoin.atMs && r.kind === 'retransmit')
+    assert.equal(resent?.atMs, rejoin.atMs)
+    assert.ok(resent?.dest.equals(b.host.overlay.address as Address))
+    // B follows A to its new address from A's first authentic record there.
+    const roamed = eventsOf(b, 'roamed').find((r) => r.atMs >= rejoin.atMs)
+    assert.ok(roamed?.e.to.equals(after))
+    const firstData = b.events.find((x) => x.atMs >= rejoin.atMs && x.e.type === 'data')
+    assert.ok(firstData)
+    t.diagnostic(`re-join → first new byte at B: ${firstData.atMs - rejoin.atMs} virtual ms`)
+    t.diagnostic(
+      `suspended for ${resumed[0]?.e.suspendedForMs} ms; A's counters ${JSON.stringify(a.manager.counters)}`,
+    )
+    assert.ok(firstData.atMs - rejoin.atMs < 100)
+  })
+
+  it('drops and counts tampered, replayed and forged records; an unknown session gets no reply', () => {
+    const { net, stacks } = growSessions(12, 13)
+    const [a, b, m] = [stacks[2], stacks[7], stacks[10]] as [Stack, Stack, Stack]
+    const first = randomBytes(100_000, 1)
+    const ref = a.manager.connect(b.identity.name, encodeStreamMeta(80), net.now)
+    writeAll(net, a, ref, first)
+    assert.ok(runUntil(net, () => eventsOf(b, 'end').length === 1, 10_000))
+    const sessionId = eventsOf(b, 'established')[0]?.e.sessionId as Uint8Array
+    const captured = a.routes.find((r) => r.kind === 'data')?.payload as Uint8Array
+    const bAddress = b.host.overlay.address as Address
+    const inject = (bytes: Uint8Array) => {
+      m.host.overlay.route(bAddress, PROTO.session, bytes, net.now)
+      net.pump(m.host)
+    }
+    const mark = net.now
+    const routesBefore = b.routes.length
+    inject(captured) // replayed
+    const tampered = Uint8Array.from(captured)
+    tampered[30] = 0xff // the seq: fresh for the window, but the AD no longer authenticates
+    inject(tampered)
+    /** A record sealed under made-up keys at a seq above B's window (seq 0 would be replayed). */
+    const forge = (localName: string, id: Uint8Array) => {
+      const keys = {
+        sessionId: id,
+        localName,
+        peerName: b.identity.name,
+        cipher: 'ChaChaPoly' as const,
+        sendKey: new Uint8Array(32).fill(3),
+        receiveKey: new Uint8Array(32).fill(4),
+      }
+      const forger = new SessionCrypto(keys, net.now)
+      const body = new Uint8Array([0, 6, 1, 0])
+      while (forger.nextSeq < 1000n) forger.seal('data', 0, body, net.now)
+      return forger.seal('data', 0, body, net.now)
+    }
+    inject(forge(a.identity.name, sessionId)) // claims to be A: bad tag
+    inject(forge(m.identity.name, sessionId)) // M's own name on A's session: wrong peer
+    inject(forge(m.identity.name, new Uint8Array(16).fill(9))) // no such session
+    inject(randomBytes(300, 9)) // not a record
+    net.runFor(1000)
+    const c = b.manager.counters
+    assert.equal(c['open:replayed'], 1)
+    assert.equal(c['open:bad-tag'], 2)
+    assert.equal(c['open:wrong-peer'], 1)
+    assert.equal(c['unknown-session'], 1)
+    assert.equal(c['not-a-record'], 1)
+    assert.equal(b.routes.length, routesBefore, 'nothing sent back for any of them')
+    assert.equal(m.events.length, 0)
+    assert.ok(net.now > mark)
+    // The session goes on: another stream on the same session, bytes intact.
+    const second = randomBytes(50_000, 2)
+    const ref2 = a.manager.openStream(ref.session, encodeStreamMeta(81), net.now)
+    writeAll(net, a, ref2, second)
+    assert.ok(runUntil(net, () => eventsOf(b, 'end').length === 2, 10_000))
+    const opened = eventsOf(b, 'stream-opened').map((o) => o.e)
+    assert.equal(opened.length, 2)
+    assert.equal(new Set(opened.map((o) => o.session)).size, 1)
+    const got = (i: number) =>
+      concat(b.received.get(key(opened[i]?.session ?? 0, opened[i]?.streamId ?? 0)))
+    assert.deepEqual(got(0), first)
+    assert.deepEqual(got(1), second)
+    assert.equal(eventsOf(b, 'established').length, 1)
+    assert.equal(b.manager.session(opened[0]?.session ?? 0)?.state, 'established')
+  })
+
+  it('fails a dial with not-found after the bound, and a full peer refuses authentically', () => {
+    const { net, stacks } = growSessions(10, 14, { maxSessions: 1 })
+    const [a, b, c] = [stacks[1], stacks[4], stacks[8]] as [Stack, Stack, Stack]
+    const nobody = identityFromSeed(new Uint8Array(32).fill(99)).name
+    const start = net.now
+    a.manager.connect(nobody, encodeStreamMeta(1), net.now)
+    kick(net, a)
+    assert.ok(runUntil(net, () => eventsOf(a, 'closed').length === 1, 60_000))
+    const [failed] = eventsOf(a, 'closed')
+    assert.equal(failed?.e.reason, 'not-found')
+    assert.ok((failed?.atMs ?? 0) - start < 40_000)
+    assert.equal(a.manager.size, 0)
+
+    const ref = a.manager.connect(b.identity.name, encodeStreamMeta(1), net.now)
+    writeAll(net, a, ref, randomBytes(1000, 3))
+    assert.ok(runUntil(net, () => eventsOf(b, 'end').length === 1, 5000))
+    c.manager.connect(b.identity.name, encodeStreamMeta(2), net.now)
+    kick(net, c)
+    assert.ok(runUntil(net, () => eventsOf(c, 'closed').length === 1, 5000))
+    assert.equal(eventsOf(c, 'closed')[0]?.e.reason, 'refused')
+    assert.equal(b.manager.counters['refused-sent'], 1)
+    assert.equal(b.manager.size, 1)
+  })
+})
