@@ -9,9 +9,14 @@
  *      the one timer at the earliest deadline of either machine.
  *   3. Answer control requests (status, lookup, ping) for the CLI, which serves
  *      the control socket and passes requests to `handle`.
+ *   4. Host the session manager (as src/session/session-layer.ts does in the
+ *      simulator): it hears every overlay event, its lookups go to the DHT and
+ *      every DHT lookup answer back to it, its routes go out through the
+ *      overlay, its events to `onSession`. Applications call it through
+ *      `withSessions`, which pumps afterwards.
  *
- * Clocks: the overlay and links run on the monotonic clock; the DHT on the wall
- * clock, since records carry absolute expiries.
+ * Clocks: the overlay, links and session manager run on the monotonic clock;
+ * the DHT on the wall clock, since records carry absolute expiries.
  */
 import { type DhtEvent, DhtNode } from '../dht/dht-node.ts'
 import type { Identity } from '../identity/keys.ts'
@@ -22,7 +27,14 @@ import { dialLink, type TcpLink } from '../link/tcp-link.ts'
 import type { Address } from '../overlay/address.ts'
 import { MESSAGE_TYPE } from '../overlay/messages.ts'
 import type { LinkId, OverlayEvent } from '../overlay/node-types.ts'
+import { PROTO } from '../overlay/node-types.ts'
 import { OverlayNode } from '../overlay/overlay-node.ts'
+import { SessionManager } from '../session/session-manager.ts'
+import type {
+  LookupResult,
+  SessionEvent,
+  SessionManagerInit,
+} from '../session/session-manager-types.ts'
 import { parseHostPort } from './config.ts'
 import { ControlError } from './control.ts'
 import type { Daemon, DaemonDeps, DaemonOptions } from './daemon-api.ts'
@@ -34,7 +46,15 @@ import { Waiters } from './waiters.ts'
 /** Routed frames are dropped (and counted) when a link holds more than this unsent. */
 export const MAX_LINK_BACKLOG_BYTES = 4 * 1024 * 1024
 
-export async function startDaemon(options: DaemonOptions, deps: DaemonDeps): Promise<Daemon> {
+/** The daemon's dependencies, plus the session manager's settings (defaults otherwise). */
+export interface OverlayDaemonDeps extends DaemonDeps {
+  readonly session?: Omit<SessionManagerInit, 'identity'>
+}
+
+export async function startDaemon(
+  options: DaemonOptions,
+  deps: OverlayDaemonDeps,
+): Promise<OverlayDaemon> {
   const daemon = new OverlayDaemon(options, deps)
   await daemon.start()
   return daemon
@@ -57,13 +77,24 @@ export class OverlayDaemon implements Daemon {
   onDeliver: ((e: Deliver) => void) | undefined
   /** Called when a backlogged link has drained (see sendRouted). */
   onWritable: (() => void) | undefined
+  /**
+   * Receives the session manager's events, in order, from inside the pump: the
+   * listener may call `withSessions` (its outputs are carried out by the same pump).
+   */
+  onSession: ((e: SessionEvent) => void) | undefined
+  /** Called when this node's overlay address changes (undefined: it has none). */
+  onAddress: ((address: Address | undefined) => void) | undefined
   readonly #options: DaemonOptions
   readonly #identity: Identity
+  readonly #sessionInit: Omit<SessionManagerInit, 'identity'>
   readonly #log: Logger
   readonly #listener: LinkListener
   readonly #links = new Map<LinkId, TcpLink>()
   #overlay: OverlayNode | undefined
   #dht: DhtNode | undefined
+  #sessions: SessionManager | undefined
+  /** Set while the pump runs: a nested pump request is left to the running loop. */
+  #pumping = false
   #timer: NodeJS.Timeout | undefined
   /** When the pending timer fires (monotonic ms); an early wake-up just ticks and re-arms. */
   #timerAtMs = Number.POSITIVE_INFINITY
@@ -75,9 +106,10 @@ export class OverlayDaemon implements Daemon {
   readonly #pongs = new Waiters<Extract<OverlayEvent, { type: 'pong' }>>()
   readonly #drops: Record<string, number> = {}
 
-  constructor(options: DaemonOptions, deps: DaemonDeps) {
+  constructor(options: DaemonOptions, deps: OverlayDaemonDeps) {
     this.#options = options
     this.#identity = deps.identity
+    this.#sessionInit = deps.session ?? {}
     this.#log = deps.log
     this.name = deps.identity.name
     this.controlPath = controlSocketPath(options.stateDir)
@@ -111,6 +143,7 @@ export class OverlayDaemon implements Daemon {
       replicas: this.#options.replicas,
       lifetimeMs: this.#options.recordLifetimeMs,
     })
+    this.#sessions = new SessionManager({ ...this.#sessionInit, identity: this.#identity })
     this.#log.info(
       { name: this.name, endpoint, bootstrap: this.#options.bootstrap },
       'node started',
@@ -170,6 +203,23 @@ export class OverlayDaemon implements Daemon {
     this.#overlay?.route(dest, proto, payload, monotonic())
     this.#pump()
     return this.#backlogged === undefined
+  }
+
+  /**
+   * Runs an application call on the session manager (connect, write, end…) with
+   * the manager's clock, then carries out what it caused. Throws what the call
+   * throws (after pumping); throws a ControlError before start or after stop.
+   */
+  withSessions<T>(call: (manager: SessionManager, nowMs: number) => T): T {
+    const manager = this.#sessions
+    if (manager === undefined || this.#stopping) {
+      throw ControlError.remote('not-ready', 'the node is not running')
+    }
+    try {
+      return call(manager, monotonic())
+    } finally {
+      this.#pump()
+    }
   }
 
   // ---- control requests ----
@@ -279,23 +329,60 @@ export class OverlayDaemon implements Daemon {
   // ---- the pump ----
 
   #pump(): void {
-    const overlay = this.#overlay
-    const dht = this.#dht
-    if (overlay === undefined || dht === undefined) return
-    for (;;) {
-      const actions = overlay.takeActions()
-      const events = overlay.takeEvents()
-      const dhtEvents = dht.takeEvents()
-      if (actions.length === 0 && events.length === 0 && dhtEvents.length === 0) break
-      for (const a of actions) {
-        if (a.type === 'dial') this.#dial(a.link, a.endpoint)
-        else if (a.type === 'close') this.#links.get(a.link)?.close('normal')
-        else this.#send(a.link, a.bytes)
-      }
-      for (const e of events) this.#onOverlayEvent(e)
-      for (const e of dhtEvents) this.#lookups.resolve(e.id, e)
+    if (this.#pumping) return
+    this.#pumping = true
+    try {
+      while (this.#pumpOnce()) {}
+    } finally {
+      this.#pumping = false
     }
     this.#arm()
+  }
+
+  /** One round of every machine's outputs; false when nothing was pending. */
+  #pumpOnce(): boolean {
+    const overlay = this.#overlay
+    const dht = this.#dht
+    const sessions = this.#sessions
+    if (overlay === undefined || dht === undefined || sessions === undefined) return false
+    const actions = overlay.takeActions()
+    const events = overlay.takeEvents()
+    const dhtEvents = dht.takeEvents()
+    const outputs = sessions.takeOutputs()
+    const sessionEvents = sessions.takeEvents()
+    const total =
+      actions.length + events.length + dhtEvents.length + outputs.length + sessionEvents.length
+    if (total === 0) return false
+    for (const a of actions) {
+      if (a.type === 'dial') this.#dial(a.link, a.endpoint)
+      else if (a.type === 'close') this.#links.get(a.link)?.close('normal')
+      else this.#send(a.link, a.bytes)
+    }
+    for (const e of events) this.#onOverlayEvent(e)
+    for (const e of dhtEvents) {
+      this.#lookups.resolve(e.id, e)
+      this.#guard(() => sessions.onLookup(e.name, lookupResult(e), monotonic()))
+    }
+    for (const o of outputs) {
+      if (o.type === 'route') {
+        overlay.route(o.dest, PROTO.session, o.payload, monotonic())
+      } else {
+        if (o.fresh) dht.cache.invalidate(o.name)
+        dht.lookup(o.name, Date.now())
+      }
+    }
+    for (const e of sessionEvents) this.#guard(() => this.onSession?.(e))
+    return true
+  }
+
+  /** Runs `step`; an exception is an internal error, logged and counted, never thrown. */
+  #guard(step: () => void): void {
+    try {
+      step()
+    } catch (error) {
+      this.#count('internal-error')
+      this.#log.error({ err: error }, 'internal error')
+    }
   }
 
   #send(id: LinkId, bytes: Uint8Array): void {
@@ -317,6 +404,7 @@ export class OverlayDaemon implements Daemon {
 
   #onOverlayEvent(e: OverlayEvent): void {
     this.#dht?.onEvent(e, Date.now())
+    this.#guard(() => this.#sessions?.onOverlayEvent(e, monotonic()))
     switch (e.type) {
       case 'pong':
         this.#pongs.resolve(e.id, e)
@@ -329,6 +417,7 @@ export class OverlayDaemon implements Daemon {
           { address: e.address?.toString(), previous: e.previous?.toString(), reason: e.reason },
           'overlay address',
         )
+        this.#guard(() => this.onAddress?.(e.address))
         return
       case 'protocol-error':
         this.#log.warn({ link: e.link, detail: e.detail }, 'peer broke the overlay protocol')
@@ -345,9 +434,11 @@ export class OverlayDaemon implements Daemon {
     if (this.#stopping) return
     const overlayNext = this.#overlay?.nextDeadlineMs()
     const dhtNext = this.#dht?.nextDeadlineMs()
+    const sessionsNext = this.#sessions?.nextDeadlineMs()
     const now = monotonic()
     let at = Number.POSITIVE_INFINITY
     if (overlayNext !== undefined) at = Math.min(at, overlayNext)
+    if (sessionsNext !== undefined) at = Math.min(at, sessionsNext)
     if (dhtNext !== undefined) at = Math.min(at, dhtNext - Date.now() + now)
     // Keep a timer that fires no later than needed: re-arming on every frame costs.
     if (this.#timer !== undefined && this.#timerAtMs <= at) return
@@ -364,8 +455,16 @@ export class OverlayDaemon implements Daemon {
     this.#input(() => {
       this.#overlay?.tick(monotonic())
       this.#dht?.tick(Date.now())
+      this.#sessions?.tick(monotonic())
     })
   }
+}
+
+function lookupResult(e: DhtEvent): LookupResult {
+  if (e.outcome === 'found' && e.record !== undefined) {
+    return { outcome: 'found', address: e.record.address }
+  }
+  return e.outcome === 'not-found' ? { outcome: 'not-found' } : { outcome: 'failed' }
 }
 
 function nameParam(params: Record<string, unknown>): string {

@@ -1,0 +1,282 @@
+/**
+ * The library: a semos node in this process, and streams to other nodes by name.
+ *
+ *   const node = await createNode({ bootstrap: ['192.0.2.1:7400'], stateDir: '/tmp/a' })
+ *   node.listen(7, (stream, peer) => stream.pipe(stream))
+ *   const s = node.connect(otherName, 7)          // a Duplex, usable at once
+ *
+ * The node runs an OverlayDaemon (overlay, DHT and session manager over TCP links) and
+ * maps the session manager's streams onto Duplexes (session-stream.ts). Every manager
+ * event arrives here from inside the daemon's pump, in order: stream events go to their
+ * Duplex, stream opens to the port's handler (or are reset `refused`), session changes to
+ * the 'session' event.
+ */
+import { EventEmitter } from 'node:events'
+import type { Duplex } from 'node:stream'
+import { pino } from 'pino'
+import type { SessionManager } from '../session/session-manager.ts'
+import type {
+  SessionCloseReason,
+  SessionEvent,
+  SessionHandle,
+  StreamRef,
+} from '../session/session-manager-types.ts'
+import { assertNever } from '../session/srm/srm-frames.ts'
+import { RESET_CODE } from '../session/srm/srm-types.ts'
+import { encodeStreamMeta, MAX_PORT } from '../session/stream-meta.ts'
+import { type OverlayDaemon, startDaemon } from './daemon.ts'
+import { resolveNodeOptions, SemosNodeError, type SemosNodeOptions } from './node-options.ts'
+import { SessionStream } from './session-stream.ts'
+
+export {
+  SemosNodeError,
+  type SemosNodeErrorCode,
+  type SemosNodeOptions,
+} from './node-options.ts'
+export { SemosStreamError, type SemosStreamErrorCode } from './session-stream.ts'
+
+/** A session change, as the 'session' event reports it. */
+export type SessionInfo =
+  | { readonly type: 'established'; readonly peerName: string; readonly initiator: boolean }
+  | { readonly type: 'suspended' | 'resumed'; readonly peerName: string }
+  | { readonly type: 'closed'; readonly peerName: string; readonly reason: SessionCloseReason }
+
+/** Handles a stream a peer opened to a listened port. */
+export type StreamHandler = (stream: Duplex, peerName: string) => void
+
+/** What `status()` reports. */
+export interface SemosNodeStatus {
+  readonly name: string
+  /** This node's overlay address, if it has joined. */
+  readonly address: string | undefined
+  readonly sessions: readonly { readonly peerName: string; readonly streams: number }[]
+  /** The daemon's status (links, overlay, DHT, counters). */
+  readonly overlay: unknown
+}
+
+/** Starts a node: listens for links, joins (or starts) the overlay. */
+export async function createNode(options: SemosNodeOptions = {}): Promise<SemosNode> {
+  const { daemonOptions, identity } = resolveNodeOptions(options)
+  const daemon = await startDaemon(daemonOptions, {
+    identity,
+    log: options.log ?? pino({ level: 'silent' }),
+    session: options.session ?? {},
+  })
+  return new SemosNode(daemon)
+}
+
+/**
+ * A running node. Events: 'session' (SessionInfo) on every session change; 'address'
+ * (string | undefined) when its overlay address changes.
+ */
+export class SemosNode extends EventEmitter<{
+  session: [SessionInfo]
+  address: [string | undefined]
+}> {
+  /** This node's permanent name. */
+  readonly name: string
+  readonly #daemon: OverlayDaemon
+  readonly #listeners = new Map<number, StreamHandler>()
+  /** Open sessions by handle: the peer and the session's Duplexes by stream id. */
+  readonly #sessions = new Map<
+    SessionHandle,
+    { peerName: string; streams: Map<number, SessionStream> }
+  >()
+  #closing: Promise<void> | undefined
+
+  /** Use createNode. */
+  constructor(daemon: OverlayDaemon) {
+    super()
+    this.#daemon = daemon
+    this.name = daemon.name
+    daemon.onSession = (e) => this.#onSession(e)
+    daemon.onAddress = (address) => this.emit('address', address?.toString())
+  }
+
+  /** This node's overlay address, once it has joined. */
+  get address(): string | undefined {
+    return this.#daemon.overlay?.address?.toString()
+  }
+
+  /** The "host:port" other nodes dial to join through this one (its bootstrap address). */
+  get endpoint(): string {
+    return this.#daemon.overlay?.endpoint ?? ''
+  }
+
+  /** Resolves once the node has an overlay address (at once if it has one). */
+  joined(): Promise<void> {
+    if (this.address !== undefined) return Promise.resolve()
+    return new Promise((resolve) => {
+      const onAddress = (address: string | undefined): void => {
+        if (address === undefined) return
+        this.off('address', onAddress)
+        resolve()
+      }
+      this.on('address', onAddress)
+    })
+  }
+
+  /**
+   * A stream to `port` on the node named `peerName`, usable at once: writes queue until
+   * the session is established. A failed connect destroys it with a SemosStreamError coded
+   * `not-found`, `unreachable` or `refused` (nobody listens on the port). Throws a
+   * SemosNodeError (bad-option) for a bad name or port, (closed) after close().
+   */
+  connect(peerName: string, port: number): Duplex {
+    let meta: Uint8Array
+    try {
+      meta = encodeStreamMeta(port)
+    } catch (error) {
+      throw new SemosNodeError('bad-option', (error as Error).message)
+    }
+    return this.#call((manager, now) => {
+      let ref: StreamRef
+      try {
+        ref = manager.connect(peerName, meta, now)
+      } catch (error) {
+        throw new SemosNodeError('bad-option', (error as Error).message)
+      }
+      return this.#attach(ref, manager.session(ref.session)?.peerName ?? peerName)
+    })
+  }
+
+  /**
+   * Accepts streams peers open to `port`: `handler` gets each as a Duplex with the peer's
+   * name. Throws a SemosNodeError: bad-option (not a port 0..65535), port-in-use.
+   */
+  listen(port: number, handler: StreamHandler): void {
+    if (!Number.isInteger(port) || port < 0 || port > MAX_PORT) {
+      throw new SemosNodeError('bad-option', `port must be 0..${MAX_PORT}, got ${port}`)
+    }
+    if (this.#listeners.has(port)) {
+      throw new SemosNodeError('port-in-use', `port ${port} has a listener already`)
+    }
+    this.#listeners.set(port, handler)
+  }
+
+  /** Stops accepting streams to `port` (streams already open stay); idempotent. */
+  unlisten(port: number): void {
+    this.#listeners.delete(port)
+  }
+
+  /** The node's sessions and the daemon's status. */
+  async status(): Promise<SemosNodeStatus> {
+    const sessions = [...this.#sessions.values()].map((s) => ({
+      peerName: s.peerName,
+      streams: s.streams.size,
+    }))
+    const overlay = await this.#daemon.handle('status', {})
+    return { name: this.name, address: this.address, sessions, overlay }
+  }
+
+  /**
+   * Closes every session (open streams fail with `node-closed`), leaves the overlay and
+   * closes every link: afterwards the node holds no socket or timer. Idempotent.
+   */
+  close(): Promise<void> {
+    this.#closing ??= this.#close()
+    return this.#closing
+  }
+
+  async #close(): Promise<void> {
+    this.#listeners.clear()
+    const handles = [...this.#sessions.keys()]
+    this.#daemon.withSessions((manager, now) => {
+      for (const handle of handles) manager.close(handle, now)
+    })
+    await this.#daemon.stop()
+  }
+
+  #call<T>(fn: (manager: SessionManager, nowMs: number) => T): T {
+    if (this.#closing !== undefined) throw new SemosNodeError('closed', 'the node is closed')
+    return this.#daemon.withSessions(fn)
+  }
+
+  #attach(ref: StreamRef, peerName: string): SessionStream {
+    const stream = new SessionStream(ref, peerName, {
+      call: (fn) => this.#daemon.withSessions(fn),
+    })
+    this.#session(ref.session, peerName).streams.set(ref.streamId, stream)
+    return stream
+  }
+
+  #session(handle: SessionHandle, peerName: string) {
+    let s = this.#sessions.get(handle)
+    if (s === undefined) {
+      s = { peerName, streams: new Map() }
+      this.#sessions.set(handle, s)
+    }
+    return s
+  }
+
+  #onSession(e: SessionEvent): void {
+    switch (e.type) {
+      case 'established':
+        this.#session(e.session, e.peerName)
+        this.emit('session', { type: e.type, peerName: e.peerName, initiator: e.initiator })
+        return
+      case 'suspended':
+      case 'resumed': {
+        const peerName = this.#sessions.get(e.session)?.peerName
+        if (peerName !== undefined) this.emit('session', { type: e.type, peerName })
+        return
+      }
+      case 'closed': {
+        // A half-open session that never became established was never reported either.
+        const s = this.#sessions.get(e.session)
+        if (s === undefined) return
+        this.#sessions.delete(e.session)
+        for (const stream of s.streams.values()) stream.onSessionClosed(e.reason)
+        this.emit('session', { type: 'closed', peerName: e.peerName, reason: e.reason })
+        return
+      }
+      case 'stream-opened':
+        this.#onStreamOpened(e.session, e.streamId, e.port)
+        return
+      case 'roamed':
+        return
+      default:
+        this.#onStreamEvent(e)
+    }
+  }
+
+  #onStreamOpened(handle: SessionHandle, streamId: number, port: number | undefined): void {
+    const ref = { session: handle, streamId }
+    const handler = port === undefined ? undefined : this.#listeners.get(port)
+    const peerName = this.#sessions.get(handle)?.peerName
+    if (handler === undefined || peerName === undefined) {
+      this.#daemon.withSessions((m, now) => m.reset(ref, now, RESET_CODE.refused))
+      return
+    }
+    handler(this.#attach(ref, peerName), peerName)
+  }
+
+  #onStreamEvent(e: Extract<SessionEvent, { streamId: number }>): void {
+    const streams = this.#sessions.get(e.session)?.streams
+    const stream = streams?.get(e.streamId)
+    if (streams === undefined || stream === undefined) return
+    switch (e.type) {
+      case 'data':
+        stream.onData(e.bytes)
+        return
+      case 'end':
+        stream.onEnd()
+        return
+      case 'writable':
+        stream.onWritable()
+        return
+      case 'reset':
+        streams.delete(e.streamId)
+        stream.onReset(e.code)
+        return
+      case 'stream-closed':
+        streams.delete(e.streamId)
+        stream.onStreamClosed()
+        return
+      case 'stream-opened':
+        return
+      default:
+        assertNever(e)
+    }
+  }
+}
