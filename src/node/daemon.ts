@@ -99,6 +99,8 @@ export class OverlayDaemon implements Daemon {
   /** When the pending timer fires (monotonic ms); an early wake-up just ticks and re-arms. */
   #timerAtMs = Number.POSITIVE_INFINITY
   #stopping = false
+  /** disconnect() was called and reconnect() not yet. */
+  #offline = false
   /** A link past half its backlog bound, until it drains. */
   #backlogged: TcpLink | undefined
   #resolveStopped!: () => void
@@ -272,9 +274,24 @@ export class OverlayDaemon implements Daemon {
     }
   }
 
+  /**
+   * Cuts this node off the network at once — every link dropped, none made —
+   * until reconnect(): a pulled cable or a closed laptop, for tests and demos.
+   */
+  disconnect(): void {
+    this.#offline = true
+    for (const link of [...this.#links.values()]) link.destroy()
+  }
+
+  /** Back on the network: the node re-joins at once, through `via` first. */
+  reconnect(via: readonly string[] = []): void {
+    this.#offline = false
+    this.#input(() => this.#overlay?.networkChanged(monotonic(), via))
+  }
+
   #onInbound(link: TcpLink): void {
     const overlay = this.#overlay
-    if (overlay === undefined || this.#stopping || link.peerName === undefined) {
+    if (overlay === undefined || this.#stopping || this.#offline || link.peerName === undefined) {
       link.destroy()
       return
     }
@@ -285,6 +302,10 @@ export class OverlayDaemon implements Daemon {
 
   #dial(id: LinkId, endpoint: string): void {
     const target = parseHostPort(endpoint)
+    if (this.#offline) {
+      queueMicrotask(() => this.#input(() => this.#overlay?.linkDown(id, monotonic())))
+      return
+    }
     if (target === undefined) {
       this.#count('bad-endpoint')
       this.#log.warn({ endpoint }, 'cannot dial: not host:port')

@@ -173,6 +173,20 @@ export class SemosNode extends EventEmitter<{
    * Closes every session (open streams fail with `node-closed`), leaves the overlay and
    * closes every link: afterwards the node holds no socket or timer. Idempotent.
    */
+  /**
+   * Cuts the node off the network at once (every link dropped, none made) until
+   * `reconnect`: a pulled cable or a closed laptop, for tests and demos. Its
+   * sessions suspend; their streams stay open.
+   */
+  disconnect(): void {
+    this.#daemon.disconnect()
+  }
+
+  /** Back on the network: re-joins at once, through `via` (host:port) first. */
+  reconnect(via: readonly string[] = []): void {
+    this.#daemon.reconnect(via)
+  }
+
   close(): Promise<void> {
     this.#closing ??= this.#close()
     return this.#closing

@@ -78,6 +78,8 @@ import { sameWeights } from './weights.ts'
 
 /** Tables (DHT weights) are pushed down at most this often, unlike addresses (at once). */
 export const TABLE_PUSH_INTERVAL_MS = 250
+/** A child of the dead root with no link left promotes itself only after this long alone. */
+export const LONELY_PROMOTE_AFTER_MS = 30_000
 /** Most members remembered for re-joining. */
 const MAX_KNOWN_MEMBERS = 256
 /** A shortcut that failed is not dialed again for this long. */
@@ -144,6 +146,7 @@ export class OverlayNode {
   readonly #merge = new MergeWatch()
   /** This root is re-joining into a winning tree (tree-merge.ts); it reverts if nobody takes it. */
   #merging = false
+  #orphanedAtMs = 0
   #nextPing = 1
   #actions: OverlayAction[] = []
   #events: OverlayEvent[] = []
@@ -233,6 +236,20 @@ export class OverlayNode {
   }
 
   // ---- driver inputs ----
+
+  /**
+   * The network came back or changed (the driver saw its addresses change; a
+   * test moved the node): a node waiting to (re-)join tries again at once,
+   * through `contacts` first, instead of waiting out its back-off.
+   */
+  networkChanged(nowMs: number, contacts: readonly string[] = []): void {
+    for (const e of contacts) this.#remember(e, undefined)
+    if (this.#placement !== 'joining' && this.#placement !== 'orphan') return
+    if (this.#join.attemptLink !== undefined) return // an attempt is in flight
+    const first = contacts.map((endpoint) => ({ name: undefined, endpoint, link: undefined }))
+    this.#join.start(true, [...first, ...this.#candidates(this.#placement === 'orphan')], 0, nowMs)
+    this.#nextJoinAttempt(nowMs)
+  }
 
   /** An inbound link completed its handshake with `peerName`; returns its id. */
   linkAccepted(peerName: string, nowMs: number): LinkId {
@@ -633,6 +650,8 @@ export class OverlayNode {
   #tryPromote(nowMs: number): boolean {
     if (this.#address?.depth !== 1 || !this.#join.exhausted() || this.#join.heardFromLower)
       return false
+    // Cut off from everyone, it waits: the network is more likely gone than the root.
+    if (!this.#hasOpenLink() && nowMs - this.#orphanedAtMs < LONELY_PROMOTE_AFTER_MS) return false
     const previous = this.#tree
     const epoch = (previous?.epoch ?? 0) + 1
     this.#join.stop()
@@ -805,6 +824,7 @@ export class OverlayNode {
 
   #orphaned(nowMs: number): void {
     if (this.#placement === 'left') return
+    this.#orphanedAtMs = nowMs
     this.#placement = 'orphan'
     this.#rooted = false
     this.#routerDirty = true
@@ -817,6 +837,15 @@ export class OverlayNode {
       reason: 'orphaned',
     })
     if (!this.#tryPromoteNow(nowMs)) this.#startJoin(true, nowMs)
+  }
+
+  /**
+   * Whether any link is still open: a node that lost every link at once was cut
+   * off itself (a pulled cable, a closed laptop) and must not crown itself root.
+   */
+  #hasOpenLink(): boolean {
+    for (const l of this.#links.values()) if (l.open) return true
+    return false
   }
 
   #tryPromoteNow(nowMs: number): boolean {
