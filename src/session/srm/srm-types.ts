@@ -11,7 +11,7 @@ export type SrmInit = {
    * by the responder odd ones, so that both can open streams without a handshake.
    */
   readonly role: 'initiator' | 'responder'
-  /** Largest record body this side builds. Default 16 KiB (see the docs for why). */
+  /** Largest record body this side builds. Default 60,000 bytes (see the docs for why). */
   readonly maxRecordBytes?: number
   /** Send an ACK after this many reliable records (Algorithm 1's Max_i). Default 2. */
   readonly ackEveryRecords?: number
@@ -63,7 +63,7 @@ export const INITIAL_SESSION_CREDIT_BYTES = 1024 * 1024
 export const INITIAL_REORDER_WINDOW_BYTES = 1024 * 1024
 
 export const SRM_DEFAULTS: Omit<SrmConfig, 'role'> = {
-  maxRecordBytes: 16 * 1024,
+  maxRecordBytes: 60_000,
   ackEveryRecords: 2,
   ackDelayMs: 10,
   streamSendBufferBytes: 4 * 1024 * 1024,
