@@ -51,8 +51,9 @@ export class ByteWriter {
     return this.u8(v)
   }
 
+  /** The bytes written. A writer sized exactly hands over its buffer without a copy. */
   finish(): Uint8Array {
-    return this.#buf.slice(0, this.#len)
+    return this.#len === this.#buf.length ? this.#buf : this.#buf.slice(0, this.#len)
   }
 }
 

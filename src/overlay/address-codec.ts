@@ -41,6 +41,13 @@ export function writeAddress(w: ByteWriter, address: Address): void {
   w.bytes(packed)
 }
 
+/** How many bytes writeAddress writes for `address`. */
+export function addressWireBytes(address: Address): number {
+  let varint = 1
+  for (let d = address.depth; d >= 0x80; d = Math.floor(d / 0x80)) varint++
+  return 1 + varint + Math.ceil((address.depth * bitsPerLevel(address.q)) / 8)
+}
+
 export function encodeAddress(address: Address): Uint8Array {
   const w = new ByteWriter(8 + address.depth)
   writeAddress(w, address)

@@ -10,7 +10,7 @@ import { ByteReader, ByteWriter } from '../core/bytes.ts'
 import { type Decoded, fail, ok } from '../core/result.ts'
 import { decodeName, encodeName, PUBLIC_KEY_BYTES } from '../identity/name.ts'
 import type { Address } from './address.ts'
-import { readAddress, writeAddress } from './address-codec.ts'
+import { addressWireBytes, readAddress, writeAddress } from './address-codec.ts'
 
 export const MESSAGE_TYPE = {
   hello: 1,
@@ -122,7 +122,12 @@ export type MessageError =
 type Fail = { readonly ok: false; readonly code: MessageError; readonly detail: string }
 
 export function encodeMessage(m: OverlayMessage): Uint8Array {
-  const w = new ByteWriter(m.type === 'routed' ? 32 + m.payload.length : 64)
+  // A routed message is sized exactly, so that the payload is copied once.
+  const w = new ByteWriter(
+    m.type === 'routed'
+      ? 5 + addressWireBytes(m.dest) + addressWireBytes(m.src) + m.payload.length
+      : 64,
+  )
   switch (m.type) {
     case 'hello':
       w.u8(MESSAGE_TYPE.hello)

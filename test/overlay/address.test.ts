@@ -3,7 +3,12 @@ import { describe, it } from 'node:test'
 import fc from 'fast-check'
 import { ByteReader, ByteWriter } from '../../src/core/bytes.ts'
 import { Address } from '../../src/overlay/address.ts'
-import { decodeAddress, encodeAddress, readAddress } from '../../src/overlay/address-codec.ts'
+import {
+  addressWireBytes,
+  decodeAddress,
+  encodeAddress,
+  readAddress,
+} from '../../src/overlay/address-codec.ts'
 
 const arbAddress = fc
   .integer({ min: 3, max: 64 })
@@ -106,5 +111,19 @@ describe('address codec', () => {
     const a = readAddress(r)
     assert.ok(a.ok && a.value.toString() === 'q6:/5.4')
     assert.equal(r.u8(), 9)
+  })
+})
+
+describe('addressWireBytes', () => {
+  it('is the length encodeAddress writes, at every depth tried', () => {
+    for (const q of [3, 4, 8, 64]) {
+      for (const depth of [0, 1, 7, 127, 128, 1000]) {
+        const a = Address.fromSlots(
+          q,
+          Array.from({ length: depth }, (_, i) => i % (q - 1)),
+        )
+        assert.equal(addressWireBytes(a), encodeAddress(a).length, `q=${q} depth=${depth}`)
+      }
+    }
   })
 })
