@@ -195,7 +195,10 @@ describe('session manager on the simulated overlay', () => {
     const mAddress = m.host.overlay.address as Address
     const toInjector = b.routes.slice(routesBefore).filter((r) => r.dest.equals(mAddress))
     assert.deepEqual(toInjector, [], 'nothing sent back for any of them')
-    assert.ok(b.routes.slice(routesBefore).every((r) => r.kind === 'ack'), 'only acks to A')
+    assert.ok(
+      b.routes.slice(routesBefore).every((r) => r.kind === 'ack'),
+      'only acks to A',
+    )
     assert.equal(m.events.length, 0)
     assert.ok(net.now > mark)
     // The session goes on: another stream on the same session, bytes intact.
