@@ -9,11 +9,15 @@
  *             beside raw TCP on loopback, direct and through a socket.pipe relay
  *   root-death  N node processes: time until whole again after the root dies, beside an
  *             inner node's death (--signal KILL, or STOP for a suspended machine)
+ *   session   one session's bulk throughput beside raw TCP, set-up of a first stream to a
+ *             fresh name beside a TCP connect, resumption after a move beside a TCP
+ *             reconnect (--mb, --runs, --targets, --moves, --gap-ms, --members)
  */
 import { parseArgs } from 'node:util'
 import { benchRelay } from './relay.ts'
 import { benchRootDeath } from './root-death.ts'
 import { benchRouting } from './routing.ts'
+import { benchSession } from './session.ts'
 import { benchSim } from './sim.ts'
 
 type Bench = (args: Record<string, string | boolean | undefined>) => void | Promise<void>
@@ -23,6 +27,7 @@ const benches: Record<string, Bench> = {
   sim: benchSim,
   relay: benchRelay,
   'root-death': benchRootDeath,
+  session: benchSession,
 }
 
 const { positionals, values } = parseArgs({
@@ -38,13 +43,18 @@ const { positionals, values } = parseArgs({
     payload: { type: 'string' },
     runs: { type: 'string' },
     signal: { type: 'string' },
+    mb: { type: 'string' },
+    targets: { type: 'string' },
+    moves: { type: 'string' },
+    'gap-ms': { type: 'string' },
+    members: { type: 'string' },
   },
 })
 const name = positionals[0]
 const bench = name === undefined ? undefined : benches[name]
 if (bench === undefined) {
   process.stderr.write(
-    `usage: npm run bench -- <${Object.keys(benches).join('|')}> [--nodes N] [--seed N] [--dests N] [--attach random|bfs|near] [--seconds S] [--payload BYTES] [--runs N] [--signal KILL|STOP]\n`,
+    `usage: npm run bench -- <${Object.keys(benches).join('|')}> [--nodes N] [--seed N] [--dests N] [--attach random|bfs|near] [--seconds S] [--payload BYTES] [--runs N] [--signal KILL|STOP] [--mb N] [--targets N] [--moves N] [--gap-ms MS] [--members N]\n`,
   )
   process.exitCode = 2
 } else {

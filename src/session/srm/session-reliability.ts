@@ -205,7 +205,17 @@ export class SessionReliability {
    * every unacknowledged record goes out again with the next `takeOutgoing(nowMs)`.
    * Does nothing unless suspended.
    */
+  /**
+   * The path is back or new (this node re-joined, the peer roamed): a suspended
+   * session resumes; an active one with data outstanding resends it at once rather
+   * than waiting for its retransmission timer (a short outage never suspended it).
+   */
   resume(nowMs: number): void {
+    if (this.state === 'active' && this.#sender.outstanding) {
+      this.#sender.resendAll(nowMs)
+      this.#waitingSinceMs = nowMs
+      return
+    }
     this.#resume(nowMs, 'driver')
   }
 
