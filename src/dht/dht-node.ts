@@ -430,7 +430,6 @@ export class DhtNode {
         this.#keepBackup(src, m.replica, m.record, nowMs)
         return
     }
-    void src
   }
 
   #onGetReply(id: number, record: NameRecord | undefined, nowMs: number): void {

@@ -25,7 +25,6 @@ import { LinkCounters } from '../link/link-counters.ts'
 import { LinkListener } from '../link/link-listener.ts'
 import { dialLink, type TcpLink } from '../link/tcp-link.ts'
 import type { Address } from '../overlay/address.ts'
-import { MESSAGE_TYPE } from '../overlay/messages.ts'
 import type { LinkId, OverlayEvent } from '../overlay/node-types.ts'
 import { PROTO } from '../overlay/node-types.ts'
 import { OverlayNode } from '../overlay/overlay-node.ts'
@@ -377,7 +376,7 @@ export class OverlayDaemon implements Daemon {
     for (const a of actions) {
       if (a.type === 'dial') this.#dial(a.link, a.endpoint)
       else if (a.type === 'close') this.#links.get(a.link)?.close('normal')
-      else this.#send(a.link, a.bytes)
+      else this.#send(a.link, a.bytes, a.datagram)
     }
     for (const e of events) this.#onOverlayEvent(e)
     for (const e of dhtEvents) {
@@ -406,10 +405,10 @@ export class OverlayDaemon implements Daemon {
     }
   }
 
-  #send(id: LinkId, bytes: Uint8Array): void {
+  #send(id: LinkId, bytes: Uint8Array, datagram: boolean): void {
     const link = this.#links.get(id)
     if (link === undefined || link.state !== 'open') return
-    if (bytes[0] === MESSAGE_TYPE.routed && link.bufferedBytes > MAX_LINK_BACKLOG_BYTES) {
+    if (datagram && link.bufferedBytes > MAX_LINK_BACKLOG_BYTES) {
       this.#count('link-backlog')
       return
     }

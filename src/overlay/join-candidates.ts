@@ -3,7 +3,6 @@
  * (with its deadline), and the back-off between rounds when every member
  * refused or was unreachable. Pure bookkeeping; overlay-node.ts does the talking.
  */
-import type { RefuseReason } from './messages.ts'
 import type { LinkId, OverlayOptions } from './node-types.ts'
 
 /** A member to ask: over an open link if there is one, else by dialing its endpoint. */
@@ -45,7 +44,7 @@ export class JoinCandidates {
     this.#backoffMs = options.retryMinMs
   }
 
-  start(rejoin: boolean, candidates: Candidate[], climb: number, nowMs: number): void {
+  start(candidates: Candidate[], climb: number): void {
     this.#active = true
     this.#queue = dedupe(candidates)
     this.#attempt = undefined
@@ -54,8 +53,6 @@ export class JoinCandidates {
     this.#redirects = 0
     this.climb = climb
     this.heardFromLower = false
-    void rejoin
-    void nowMs
   }
 
   /** A new round after a back-off. */
@@ -124,8 +121,8 @@ export class JoinCandidates {
     this.#queue = dedupe([...first, ...this.#queue])
   }
 
-  refused(reason: RefuseReason): void {
-    void reason
+  /** A member refused: it is alive, whatever its reason. */
+  refused(): void {
     this.heardFromLower = true
   }
 

@@ -407,12 +407,13 @@ function readName(r: ByteReader): Decoded<string, MessageError> {
   return ok(encodeName(key))
 }
 
-function writeContact(w: ByteWriter, c: Contact): void {
+/** A contact's encoding, shared with the merge hint (routed-payloads.ts). */
+export function writeContact(w: ByteWriter, c: Contact): void {
   writeName(w, c.name)
   writeString(w, c.endpoint)
 }
 
-function readContact(r: ByteReader): Decoded<Contact, MessageError> {
+export function readContact(r: ByteReader): Decoded<Contact, MessageError> {
   const name = readName(r)
   if (!name.ok) return name
   const endpoint = readString(r)

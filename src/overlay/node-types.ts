@@ -74,7 +74,16 @@ export type OverlayAction =
   /** Open a link to `endpoint`; report linkUp(link, …) or linkDown(link, …) for this id. */
   | { readonly type: 'dial'; readonly link: LinkId; readonly endpoint: string }
   /** Send one message (one link data record). */
-  | { readonly type: 'send'; readonly link: LinkId; readonly bytes: Uint8Array }
+  | {
+      readonly type: 'send'
+      readonly link: LinkId
+      readonly bytes: Uint8Array
+      /**
+       * A routed datagram, which a congested link may drop (the layers above
+       * retransmit); neighbour messages (joins, places…) must never be dropped.
+       */
+      readonly datagram: boolean
+    }
   /** Close the link gracefully. */
   | { readonly type: 'close'; readonly link: LinkId }
 

@@ -220,7 +220,7 @@ export class OverlayNode {
   }
 
   /** Leaves gracefully: tells every neighbour, closes every link. Idempotent. */
-  leave(nowMs: number): void {
+  leave(_nowMs: number): void {
     if (this.#placement === 'left') return
     for (const l of this.#links.values()) {
       if (l.open) this.#send(l.id, { type: 'leave' })
@@ -232,7 +232,6 @@ export class OverlayNode {
     this.#address = undefined
     this.#join.stop()
     this.#event({ type: 'address', address: undefined, previous, tree: this.#tree, reason: 'left' })
-    void nowMs
   }
 
   // ---- driver inputs ----
@@ -247,12 +246,12 @@ export class OverlayNode {
     if (this.#placement !== 'joining' && this.#placement !== 'orphan') return
     if (this.#join.attemptLink !== undefined) return // an attempt is in flight
     const first = contacts.map((endpoint) => ({ name: undefined, endpoint, link: undefined }))
-    this.#join.start(true, [...first, ...this.#candidates(this.#placement === 'orphan')], 0, nowMs)
+    this.#join.start([...first, ...this.#candidates(this.#placement === 'orphan')], 0)
     this.#nextJoinAttempt(nowMs)
   }
 
   /** An inbound link completed its handshake with `peerName`; returns its id. */
-  linkAccepted(peerName: string, nowMs: number): LinkId {
+  linkAccepted(peerName: string, _nowMs: number): LinkId {
     const id = this.#nextLink++
     const entry = this.#newEntry(id, undefined, 'peer')
     if (this.#links.size >= this.#o.maxLinks || peerName === this.name) {
@@ -261,19 +260,19 @@ export class OverlayNode {
       return id
     }
     this.#links.set(id, entry)
-    this.#onOpen(entry, peerName, nowMs)
+    this.#onOpen(entry, peerName)
     return id
   }
 
   /** A link this node dialed is open. */
-  linkUp(link: LinkId, peerName: string, nowMs: number): void {
+  linkUp(link: LinkId, peerName: string, _nowMs: number): void {
     const entry = this.#links.get(link)
     if (entry === undefined || entry.open) return
     if (peerName === this.name) {
       this.#closeLink(entry)
       return
     }
-    this.#onOpen(entry, peerName, nowMs)
+    this.#onOpen(entry, peerName)
   }
 
   /** A link closed or a dial failed. `graceful` when the peer closed it on purpose. */
@@ -401,11 +400,11 @@ export class OverlayNode {
     return entry
   }
 
-  #onOpen(entry: LinkEntry, peerName: string, nowMs: number): void {
+  #onOpen(entry: LinkEntry, peerName: string): void {
     entry.open = true
     entry.name = peerName
     this.#sendHello(entry)
-    if (this.#join.isAttempt(entry.id)) this.#sendJoinRequest(entry, nowMs)
+    if (this.#join.isAttempt(entry.id)) this.#sendJoinRequest(entry)
   }
 
   #sendHello(entry: LinkEntry): void {
@@ -445,7 +444,7 @@ export class OverlayNode {
 
   #send(link: LinkId, m: OverlayMessage): void {
     this.stats.sent[m.type] = (this.stats.sent[m.type] ?? 0) + 1
-    this.#actions.push({ type: 'send', link, bytes: encodeMessage(m) })
+    this.#actions.push({ type: 'send', link, bytes: encodeMessage(m), datagram: false })
   }
 
   #debug(msg: string): void {
@@ -508,7 +507,7 @@ export class OverlayNode {
           return
         }
         this.#debug(`join: ${entry.endpoint} refuses (${m.reason})`)
-        this.#join.refused(m.reason)
+        this.#join.refused()
         this.#abandonJoinAttempt(nowMs)
         return
       case 'place':
@@ -554,7 +553,7 @@ export class OverlayNode {
   // ---- joining (as the joiner) ----
 
   #startJoin(rejoin: boolean, nowMs: number): void {
-    this.#join.start(rejoin, this.#candidates(rejoin), rejoin ? 0 : this.#o.joinClimb, nowMs)
+    this.#join.start(this.#candidates(rejoin), rejoin ? 0 : this.#o.joinClimb)
     this.#nextJoinAttempt(nowMs)
   }
 
@@ -609,7 +608,7 @@ export class OverlayNode {
       const open = c.link === undefined ? undefined : this.#links.get(c.link)
       if (open?.open) {
         this.#join.attempting(open.id, false, nowMs)
-        this.#sendJoinRequest(open, nowMs)
+        this.#sendJoinRequest(open)
         return
       }
       const entry = this.#dial(c.endpoint, 'join', c.name)
@@ -618,7 +617,7 @@ export class OverlayNode {
     }
   }
 
-  #sendJoinRequest(entry: LinkEntry, nowMs: number): void {
+  #sendJoinRequest(entry: LinkEntry): void {
     const rejoin = this.#placement === 'orphan'
     this.#send(entry.id, {
       type: 'join-request',
@@ -626,7 +625,6 @@ export class OverlayNode {
       climb: this.#join.climb,
       avoid: rejoin ? this.#address : undefined,
     })
-    void nowMs
   }
 
   /** Drops the current attempt (its link if it was dialed for it) and tries the next member. */
@@ -852,7 +850,7 @@ export class OverlayNode {
     if (this.#address?.depth !== 1) return false
     const mine = this.#address.slots[0] as number
     if (this.#siblings.some((s) => s.slot < mine)) return false
-    this.#join.start(true, [], 0, nowMs)
+    this.#join.start([], 0)
     return this.#tryPromote(nowMs)
   }
 
@@ -996,7 +994,7 @@ export class OverlayNode {
     this.#rooted = false
     this.#broadcastChildren({ type: 'detach' })
     const link = [...this.#links.values()].find((l) => l.open && l.name === contact.name)
-    this.#join.start(true, [{ ...contact, link: link?.id }], 0, nowMs)
+    this.#join.start([{ ...contact, link: link?.id }], 0)
     this.#nextJoinAttempt(nowMs)
   }
 
@@ -1046,7 +1044,7 @@ export class OverlayNode {
         bytes[ROUTED_HOPS_OFFSET] = m.hops + 1
         if (from !== undefined) this.stats.forwarded++
         this.stats.sent.routed = (this.stats.sent.routed ?? 0) + 1
-        this.#actions.push({ type: 'send', link: decision.next.id, bytes })
+        this.#actions.push({ type: 'send', link: decision.next.id, bytes, datagram: true })
         return
       }
       case 'no-progress':

@@ -8,6 +8,7 @@ import { type Decoded, fail, ok } from '../core/result.ts'
 import { decodeName, encodeName, PUBLIC_KEY_BYTES } from '../identity/name.ts'
 import type { Address } from './address.ts'
 import { readAddress, writeAddress } from './address-codec.ts'
+import { type Contact, readContact, writeContact } from './messages.ts'
 import type { Undeliverable } from './node-types.ts'
 
 /** How much of an undelivered payload an error message echoes back (enough for request ids). */
@@ -98,30 +99,16 @@ export function decodeEcho(bytes: Uint8Array): Decoded<Echo, string> {
  * A merge hint (PROTO.merge), from a node of a losing tree to its root: a
  * member of the winning tree to re-join through.
  */
-export function encodeMergeHint(c: {
-  readonly name: string
-  readonly endpoint: string
-}): Uint8Array {
-  const key = decodeName(c.name)
-  const endpoint = Buffer.from(c.endpoint, 'utf8')
-  if (!key.ok || endpoint.length > 255) throw new RangeError('bad merge hint contact')
-  return new ByteWriter(34 + endpoint.length)
-    .bytes(key.value)
-    .u8(endpoint.length)
-    .bytes(endpoint)
-    .finish()
+export function encodeMergeHint(c: Contact): Uint8Array {
+  const w = new ByteWriter(64)
+  writeContact(w, c)
+  return w.finish()
 }
 
-export function decodeMergeHint(
-  bytes: Uint8Array,
-): Decoded<{ name: string; endpoint: string }, string> {
+export function decodeMergeHint(bytes: Uint8Array): Decoded<Contact, string> {
   const r = new ByteReader(bytes)
-  const key = r.bytes(PUBLIC_KEY_BYTES)
-  const len = r.u8()
-  const endpoint = len === undefined ? undefined : r.bytes(len)
-  if (key === undefined || endpoint === undefined) return fail('truncated', 'merge hint')
+  const contact = readContact(r)
+  if (!contact.ok) return contact
   if (r.remaining > 0) return fail('trailing-bytes', 'after merge hint')
-  const text = Buffer.from(endpoint).toString('utf8')
-  if (!Buffer.from(text, 'utf8').equals(endpoint)) return fail('bad-field', 'endpoint is not UTF-8')
-  return ok({ name: encodeName(key), endpoint: text })
+  return contact
 }

@@ -56,12 +56,6 @@ export class SessionManager {
   #outputs: SessionOutput[] = []
   #events: SessionEvent[] = []
   #nextHandle = 1
-  /**
-   * This node's address while it has lost its parent and is not placed again. A node
-   * placed again at its old address gets no `address` event from the overlay, so a
-   * delivery from outside its own subtree ends this too.
-   */
-  #orphanedAt: Address | undefined
 
   /** Throws RangeError on a setting out of range. */
   constructor(init: SessionManagerInit) {
@@ -161,15 +155,16 @@ export class SessionManager {
   onOverlayEvent(e: OverlayEvent, nowMs: number): void {
     switch (e.type) {
       case 'deliver':
-        if (this.#orphanedAt && !this.#orphanedAt.isAncestorOf(e.src)) this.#moved(nowMs)
         if (e.proto === PROTO.session) deliverRecord(this.#inbound, e.payload, e.src, nowMs)
         return
       case 'undeliverable':
         if (e.proto === PROTO.session) recordUndeliverable(this.#inbound, e.payload, e.dest, nowMs)
         return
       case 'address':
-        if (e.reason === 'orphaned') this.#orphanedAt = e.address
-        else if (e.address !== undefined && e.reason !== 'left') this.#moved(nowMs)
+        // Every placement after an outage is announced, even at the same address.
+        if (e.address !== undefined && e.reason !== 'orphaned' && e.reason !== 'left') {
+          this.#moved(nowMs)
+        }
         return
       default:
         return
@@ -275,7 +270,6 @@ export class SessionManager {
   }
 
   #moved(nowMs: number): void {
-    this.#orphanedAt = undefined
     for (const session of [...this.#table.byHandle.values()]) {
       const dial = this.#table.dials.get(session.handle)
       if (dial !== undefined) this.#dialActions(session, dial.addressChanged(), nowMs)

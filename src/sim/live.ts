@@ -247,23 +247,20 @@ function runChurn(
   const after = placement(survivors)
   const last = { tap: tap.snapshot(), sent: sentTotals(stacks) }
   prober.finish(10_000)
-  progress.update('churn: checks after repair')
-  const check = prober.issue(survivors, config.pairs, config.lookups)
-  prober.finish(10_000)
-  const afterRepair = {
-    atMs: check.atMs - killedAt,
-    routing: summarizeTally(check.pings),
-    lookups: summarizeTally(check.lookups),
+  /** Full-size checks among the survivors now, timed from the kill. */
+  const fullCheck = (label: string) => {
+    progress.update(`churn: checks ${label}`)
+    const check = prober.issue(survivors, config.pairs, config.lookups)
+    prober.finish(10_000)
+    return {
+      atMs: check.atMs - killedAt,
+      routing: summarizeTally(check.pings),
+      lookups: summarizeTally(check.lookups),
+    }
   }
-  progress.update('churn: checks after a refresh period')
+  const afterRepair = fullCheck('after repair')
   net.runFor(Math.max(0, killedAt + DEFAULT_LIFETIME_MS / 3 + 2000 - net.now))
-  const refreshed = prober.issue(survivors, config.pairs, config.lookups)
-  prober.finish(10_000)
-  const afterRefresh = {
-    atMs: refreshed.atMs - killedAt,
-    routing: summarizeTally(refreshed.pings),
-    lookups: summarizeTally(refreshed.lookups),
-  }
+  const afterRefresh = fullCheck('after a refresh period')
   const timeline = batches.map((b, i) => ({
     atMs: b.atMs - killedAt,
     routing: summarizeTally(b.pings),

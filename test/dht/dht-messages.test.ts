@@ -17,6 +17,7 @@ import {
 } from '../../src/dht/name-record.ts'
 import { identityFromSeed } from '../../src/identity/keys.ts'
 import { Address } from '../../src/overlay/address.ts'
+import { arbAddress, arbCount, arbMutated } from '../helpers/arbitraries.ts'
 
 const alice = identityFromSeed(new Uint8Array(32).fill(7))
 const ADDRESS = Address.fromSlots(4, [3, 2, 1])
@@ -58,21 +59,6 @@ const EXAMPLES: readonly DhtMessage[] = [
   { type: 'backup', id: 0, replica: 2, record: RECORD },
 ]
 
-const arbAddress = fc
-  .integer({ min: 3, max: 64 })
-  .chain((q) =>
-    fc
-      .array(fc.integer({ min: 0, max: q - 2 }), { maxLength: 40 })
-      .chain((rest) =>
-        fc.integer({ min: 0, max: q - 1 }).map((first) => [q, first, rest] as const),
-      ),
-  )
-  .map(([q, first, rest]) => Address.fromSlots(q, [first, ...rest]))
-
-const arbCount = fc.oneof(
-  fc.integer({ min: 0, max: 300 }),
-  fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }),
-)
 const arbU8 = fc.integer({ min: 0, max: 255 })
 
 const arbRecord: fc.Arbitrary<NameRecord> = fc
@@ -309,25 +295,12 @@ describe('DHT message decoder on malformed input', () => {
 
   it('never throws on random or mutated bytes, and what decodes has one encoding', () => {
     const valid = EXAMPLES.map(encodeDhtMessage)
-    const arbMutated = fc
-      .tuple(
-        fc.constantFrom(...valid),
-        fc.array(fc.tuple(fc.nat(), fc.integer({ min: 1, max: 255 })), {
-          minLength: 1,
-          maxLength: 3,
-        }),
-        fc.nat(),
-      )
-      .map(([bytes, flips, cut]) => {
-        const b = Uint8Array.from(bytes)
-        for (const [i, x] of flips) b[i % b.length] = (b[i % b.length] as number) ^ x
-        return cut % 4 === 0 ? b.subarray(0, cut % (b.length + 1)) : b
-      })
+    const mutated = arbMutated(fc.constantFrom(...valid))
     const arbTyped = fc
       .tuple(fc.integer({ min: 0, max: 6 }), fc.uint8Array({ maxLength: 200 }))
       .map(([type, rest]) => Uint8Array.of(type, ...rest))
     fc.assert(
-      fc.property(fc.oneof(fc.uint8Array({ maxLength: 300 }), arbTyped, arbMutated), (bytes) => {
+      fc.property(fc.oneof(fc.uint8Array({ maxLength: 300 }), arbTyped, mutated), (bytes) => {
         const r = decodeDhtMessage(bytes)
         if (r.ok) {
           assert.deepEqual(encodeDhtMessage(r.value), bytes)

@@ -19,6 +19,7 @@ import {
 } from '../../src/dht/name-record.ts'
 import { identityFromSeed } from '../../src/identity/keys.ts'
 import { Address } from '../../src/overlay/address.ts'
+import { arbAddress, arbCount } from '../helpers/arbitraries.ts'
 
 const alice = identityFromSeed(new Uint8Array(32).fill(7))
 const mallory = identityFromSeed(new Uint8Array(32).fill(8))
@@ -34,22 +35,6 @@ const GOLDEN_HEX =
   '80d095ffbc31' + // expiry 1_700_000_000_000 ms, LEB128
   'b092fe737ddec2576646ceece19f80ef56754201a27d981182a5cf18b9581446' + // signature
   '78fe8a0a2371e95f75455083315a89392a0f667f5a47864892552da434cdd604'
-
-const arbAddress = fc
-  .integer({ min: 3, max: 64 })
-  .chain((q) =>
-    fc
-      .array(fc.integer({ min: 0, max: q - 2 }), { maxLength: 40 })
-      .chain((rest) =>
-        fc.integer({ min: 0, max: q - 1 }).map((first) => [q, first, rest] as const),
-      ),
-  )
-  .map(([q, first, rest]) => Address.fromSlots(q, [first, ...rest]))
-
-const arbCount = fc.oneof(
-  fc.integer({ min: 0, max: 300 }),
-  fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }),
-)
 
 function hex(bytes: Uint8Array): string {
   return Buffer.from(bytes).toString('hex')

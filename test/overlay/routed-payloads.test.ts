@@ -9,12 +9,15 @@ import {
   type ControlError,
   decodeControlError,
   decodeEcho,
+  decodeMergeHint,
   ECHO_KIND,
   type Echo,
   ERROR_ECHO_BYTES,
   encodeControlError,
   encodeEcho,
+  encodeMergeHint,
 } from '../../src/overlay/routed-payloads.ts'
+import { arbAddress, arbMutated, PLAIN } from '../helpers/arbitraries.ts'
 
 const NAME_1 = encodeName(new Uint8Array(32).fill(1))
 const KEY_1 = '01'.repeat(32)
@@ -59,20 +62,6 @@ const GOLDEN_ECHOES: [string, Echo, string][] = [
   ['wrong-node', { kind: 'wrong-node', id: 0, forwardHops: 255 }, '03 00 ff'],
 ]
 
-/** fast-check may make records with a null prototype, which deepEqual tells apart. */
-const PLAIN = { noNullPrototype: true }
-
-const arbAddress = fc
-  .integer({ min: 3, max: 64 })
-  .chain((q) =>
-    fc
-      .tuple(
-        fc.integer({ min: 0, max: q - 1 }),
-        fc.array(fc.integer({ min: 0, max: q - 2 }), { maxLength: 40 }),
-        fc.boolean(),
-      )
-      .map(([first, rest, root]) => Address.fromSlots(q, root ? [] : [first, ...rest])),
-  )
 const arbReason = fc.constantFrom(...ERROR_CODES.map(([r]) => r))
 const arbControlError: fc.Arbitrary<ControlError> = fc.record(
   {
@@ -130,24 +119,6 @@ function assertEchoRoundTrip(e: Echo, bytes: Uint8Array): void {
 }
 
 /** Random mutations (flip, insert, delete, cut) of valid payloads. */
-function arbMutated(valid: fc.Arbitrary<Uint8Array>): fc.Arbitrary<Uint8Array> {
-  return fc
-    .tuple(
-      valid,
-      fc.array(fc.tuple(fc.nat(3), fc.nat(), fc.nat(255)), { minLength: 1, maxLength: 4 }),
-    )
-    .map(([bytes, edits]) => {
-      let b = Array.from(bytes)
-      for (const [op, at, x] of edits) {
-        const i = b.length === 0 ? 0 : at % b.length
-        if (op === 0 && b.length > 0) b[i] = (b[i] as number) ^ (x || 1)
-        else if (op === 1) b.splice(i, 0, x)
-        else if (op === 2) b.splice(i, 1)
-        else b = b.slice(0, i)
-      }
-      return Uint8Array.from(b)
-    })
-}
 
 describe('control errors', () => {
   for (const [what, e, expected] of GOLDEN_ERRORS) {
@@ -282,6 +253,33 @@ describe('echo', () => {
         if (r.ok) assert.deepEqual(encodeEcho(r.value), bytes)
       }),
       { seed: 1, numRuns: 5000 },
+    )
+  })
+})
+
+describe('merge hint', () => {
+  const hint = { name: encodeName(new Uint8Array(32).fill(1)), endpoint: '127.0.0.1:7400' }
+
+  it('is a contact: name key, endpoint length, endpoint', () => {
+    const bytes = encodeMergeHint(hint)
+    assert.equal(
+      Buffer.from(bytes.subarray(32)).toString('hex'),
+      `0e${Buffer.from('127.0.0.1:7400').toString('hex')}`,
+    )
+    assert.deepEqual(decodeMergeHint(bytes), { ok: true, value: hint })
+  })
+
+  it('refuses every truncation and trailing bytes, and never throws on mutations', () => {
+    const bytes = encodeMergeHint(hint)
+    for (let n = 0; n < bytes.length; n++)
+      assert.equal(decodeMergeHint(bytes.subarray(0, n)).ok, false)
+    assert.equal(decodeMergeHint(Uint8Array.of(...bytes, 0)).ok, false)
+    fc.assert(
+      fc.property(arbMutated(fc.constant(bytes)), (b) => {
+        const r = decodeMergeHint(b)
+        if (r.ok) assert.deepEqual(encodeMergeHint(r.value), b)
+      }),
+      { seed: 1, numRuns: 2000 },
     )
   })
 })
