@@ -46,8 +46,20 @@ export const MAX_WALK_STEPS = 64
  * do not look.
  */
 export const SETTLE_REPUBLISH_MS = [1000, 2000] as const
-/** Handover checks run at most this often. */
+/**
+ * Handover checks run at most this often: the first change of a burst is handed
+ * over at once, the rest of the burst together after this interval.
+ */
 export const HANDOVER_INTERVAL_MS = 500
+/**
+ * For this long after its tables changed, an owner that misses a record holds the
+ * get until the record is handed over to it, rather than answering "no record":
+ * readers learn of a new owner at about the time the old owner starts its handover,
+ * and a miss in between would be a false "not found".
+ */
+export const UNSETTLED_HOLD_MS = 2 * HANDOVER_INTERVAL_MS
+/** Gets held at most at once (UNSETTLED_HOLD_MS); past it a miss is answered at once. */
+export const MAX_HELD_GETS = 1024
 
 export interface DhtNodeInit {
   readonly identity: Pick<Identity, 'name' | 'sign'>
@@ -82,6 +94,12 @@ export interface DhtStats {
   readonly drops: Record<string, number>
 }
 
+/** A get this node owns but cannot answer yet: its record may be on its way here. */
+interface HeldGet {
+  readonly get: Extract<DhtMessage, { type: 'get' }>
+  readonly untilMs: number
+}
+
 interface PendingLookup {
   readonly name: string
   readonly deadlineMs: number
@@ -106,6 +124,12 @@ export class DhtNode {
   /** Publishes still due after a move, while the tables settle (SETTLE_REPUBLISH_MS). */
   #settling: number[] = []
   #handoverAtMs: number | undefined
+  #lastHandoverMs = Number.NEGATIVE_INFINITY
+  /** Until when a miss here may be a record still being handed over (UNSETTLED_HOLD_MS). */
+  #unsettledUntilMs = Number.NEGATIVE_INFINITY
+  /** Held gets by the name they ask for. */
+  readonly #held = new Map<string, HeldGet[]>()
+  #heldCount = 0
   readonly #lookups = new Map<number, PendingLookup>()
   /** Copies of what each child slot's node stores, re-put if that child goes (BACKUPS below). */
   readonly #backups = new Map<number, Map<string, { replica: number; record: NameRecord }>>()
@@ -135,12 +159,18 @@ export class DhtNode {
     switch (e.type) {
       case 'address':
         if (e.address !== undefined && e.reason !== 'orphaned') {
+          this.#unsettledUntilMs = nowMs + UNSETTLED_HOLD_MS
           this.#settling = [...SETTLE_REPUBLISH_MS]
           this.publish(nowMs)
         }
         return
       case 'tables':
-        this.#handoverAtMs ??= nowMs + HANDOVER_INTERVAL_MS
+        this.#unsettledUntilMs = nowMs + UNSETTLED_HOLD_MS
+        // At once when none ran lately: the overlay has just queued the messages
+        // that tell others of the change, and a handover queued behind them on the
+        // same links reaches a new owner before the gets those others send it.
+        this.#handoverAtMs ??= Math.max(nowMs, this.#lastHandoverMs + HANDOVER_INTERVAL_MS)
+        if (this.#handoverAtMs <= nowMs) this.#handover(nowMs)
         return
       case 'deliver':
         if (e.proto === PROTO.dht) this.#onMessage(e.payload, e.src, nowMs)
@@ -206,6 +236,7 @@ export class DhtNode {
   tick(nowMs: number): void {
     if (this.#publishAtMs !== undefined && nowMs >= this.#publishAtMs) this.publish(nowMs)
     if (this.#handoverAtMs !== undefined && nowMs >= this.#handoverAtMs) this.#handover(nowMs)
+    this.#answerHeld(nowMs)
     for (const [id, p] of this.#lookups) {
       if (nowMs >= p.deadlineMs || (p.graceUntilMs !== undefined && nowMs >= p.graceUntilMs)) {
         this.#finish(id, p, nowMs)
@@ -222,6 +253,7 @@ export class DhtNode {
     consider(this.#handoverAtMs)
     consider(this.store.nextExpiryMs())
     for (const p of this.#lookups.values()) consider(p.graceUntilMs ?? p.deadlineMs)
+    for (const held of this.#held.values()) for (const h of held) consider(h.untilMs)
     return next
   }
 
@@ -288,6 +320,7 @@ export class DhtNode {
         const replicas = this.#owned.get(m.record.name) ?? new Set<number>()
         replicas.add(m.replica)
         this.#owned.set(m.record.name, replicas)
+        this.#answerHeldFor(m.record.name, nowMs)
       }
       const parent = self?.parent()
       if (parent !== undefined && (outcome === 'stored' || outcome === 'replaced')) {
@@ -300,11 +333,50 @@ export class DhtNode {
     }
     const name = encodeName(m.key)
     const record = this.store.get(name, nowMs)
+    if (record === undefined && nowMs < this.#unsettledUntilMs) {
+      if (this.#heldCount < MAX_HELD_GETS) {
+        const held = this.#held.get(name) ?? []
+        held.push({ get: m, untilMs: this.#unsettledUntilMs })
+        this.#held.set(name, held)
+        this.#heldCount++
+        return
+      }
+      this.#drop('held-gets-full')
+    }
+    this.#answer(m, record, nowMs)
+  }
+
+  #answer(m: Extract<DhtMessage, { type: 'get' }>, record: NameRecord | undefined, nowMs: number) {
+    const self = this.#overlay.address
     if (self !== undefined && m.origin.equals(self)) {
       this.#onGetReply(m.id, record, nowMs)
       return
     }
     this.#reply(m.origin, { type: 'get-reply', id: m.id, record }, nowMs)
+  }
+
+  /** Answers the held gets for `name` (it has just been stored here). */
+  #answerHeldFor(name: string, nowMs: number): void {
+    const held = this.#held.get(name)
+    if (held === undefined) return
+    this.#held.delete(name)
+    this.#heldCount -= held.length
+    const record = this.store.get(name, nowMs)
+    for (const h of held) this.#answer(h.get, record, nowMs)
+  }
+
+  /** Answers the held gets whose hold ran out, with what is here (maybe nothing). */
+  #answerHeld(nowMs: number): void {
+    for (const [name, held] of [...this.#held]) {
+      const due = held.filter((h) => nowMs >= h.untilMs)
+      if (due.length === 0) continue
+      const rest = held.filter((h) => nowMs < h.untilMs)
+      if (rest.length > 0) this.#held.set(name, rest)
+      else this.#held.delete(name)
+      this.#heldCount -= due.length
+      const record = this.store.get(name, nowMs)
+      for (const h of due) this.#answer(h.get, record, nowMs)
+    }
   }
 
   #reply(origin: Address, m: DhtMessage, nowMs: number): void {
@@ -374,6 +446,7 @@ export class DhtNode {
   /** Each replica this node no longer owns goes to its new owner; a record owned for none is dropped. */
   #handover(nowMs: number): void {
     this.#handoverAtMs = undefined
+    this.#lastHandoverMs = nowMs
     const self = this.#overlay.address
     if (self === undefined || this.#overlay.placement !== 'placed') return
     this.#rescueBackups(nowMs)

@@ -755,7 +755,13 @@ export class OverlayNode {
       this.#slots.hold(slot, entry.id, entry.name as string)
       entry.role = 'child'
       const tree = this.#tree as TreeId
-      this.#send(entry.id, { type: 'join-accept', address: address.child(slot), tree })
+      // Routable at once, not only after the child's hello: whatever is routed
+      // to it follows the accept and the place on this link, so it arrives placed
+      // (the DHT hands records over to a new child the moment it is accepted).
+      entry.address = address.child(slot)
+      entry.tree = tree
+      this.#routerDirty = true
+      this.#send(entry.id, { type: 'join-accept', address: entry.address, tree })
       this.#sendPlace(entry.id, slot)
       this.#onSubtreeChanged(nowMs)
       return

@@ -15,20 +15,28 @@ interface Stacked {
   readonly seed: Uint8Array
 }
 
+/** Adds one node that joins through a random live member; returns it started. */
+function addNode(net: SimNetwork, rng: Rng, nodes: Stacked[]): Stacked {
+  const seedBytes = new Uint8Array(32)
+  for (let b = 0; b < 32; b++) seedBytes[b] = rng.int(256)
+  const identity = identityFromSeed(seedBytes)
+  const live = nodes.filter((s) => s.host.alive)
+  const contact = live.length === 0 ? undefined : rng.pick(live).host
+  const host = net.addHost({ name: identity.name, bootstrap: contact ? [contact.endpoint] : [] })
+  const dht = new DhtNode({ identity, overlay: host.overlay })
+  host.layer = dht
+  const node = { host, dht, seed: seedBytes }
+  nodes.push(node)
+  net.start(host)
+  return node
+}
+
 function grow(n: number, seed: number): { net: SimNetwork; nodes: Stacked[] } {
   const net = new SimNetwork({ seed })
   const rng = new Rng(seed)
   const nodes: Stacked[] = []
   for (let i = 0; i < n; i++) {
-    const seedBytes = new Uint8Array(32)
-    for (let b = 0; b < 32; b++) seedBytes[b] = rng.int(256)
-    const identity = identityFromSeed(seedBytes)
-    const contact = i === 0 ? undefined : rng.pick(nodes.filter((s) => s.host.alive)).host
-    const host = net.addHost({ name: identity.name, bootstrap: contact ? [contact.endpoint] : [] })
-    const dht = new DhtNode({ identity, overlay: host.overlay })
-    host.layer = dht
-    nodes.push({ host, dht, seed: seedBytes })
-    net.start(host)
+    addNode(net, rng, nodes)
     net.runFor(20)
   }
   net.runFor(3000)
@@ -115,6 +123,21 @@ describe('DHT node on the in-memory overlay', () => {
     net.runFor(1000)
     const answer = nodes[5]?.dht.takeEvents().find((e) => e.id === id)
     assert.equal(answer?.record?.address.toString(), real.toString())
+  })
+
+  it('a name resolves right after a join moved its replicas to new owners (no false not-found)', () => {
+    const net = new SimNetwork({ seed: 9 })
+    const rng = new Rng(9)
+    const nodes: Stacked[] = []
+    addNode(net, rng, nodes)
+    net.runFor(3000)
+    for (let i = 1; i < 10; i++) {
+      const joiner = addNode(net, rng, nodes)
+      while (joiner.host.overlay.address === undefined) net.runFor(1)
+      // Ask at once: the joiner now owns some replicas whose records are still on their way.
+      for (const n of nodes) for (const m of nodes) n.dht.cache.invalidate(m.host.overlay.name)
+      assert.deepEqual(lookupAll(net, nodes), [], `after join ${i}`)
+    }
   })
 
   it('records of a dead owner are put again by its parent, long before the publisher refreshes', () => {
