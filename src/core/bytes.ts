@@ -6,7 +6,7 @@
 
 /** Largest value an unsigned LEB128 varint may carry here (fits a JS number exactly). */
 export const MAX_VARINT = Number.MAX_SAFE_INTEGER
-const MAX_VARINT_BYTES = 8
+export const MAX_VARINT_BYTES = 8
 
 export class ByteWriter {
   #buf: Uint8Array
@@ -14,6 +14,17 @@ export class ByteWriter {
 
   constructor(initialCapacity = 64) {
     this.#buf = new Uint8Array(initialCapacity)
+  }
+
+  /**
+   * A writer for at most `bound` bytes, on memory not zeroed first (large records:
+   * zeroing bytes about to be overwritten costs as much as writing them). Use with
+   * finishView, which zeroes the slack so that no stale memory is ever reachable.
+   */
+  static bounded(bound: number): ByteWriter {
+    const w = new ByteWriter(0)
+    w.#buf = Buffer.allocUnsafe(bound)
+    return w
   }
 
   #reserve(n: number): void {
@@ -54,6 +65,15 @@ export class ByteWriter {
   /** The bytes written. A writer sized exactly hands over its buffer without a copy. */
   finish(): Uint8Array {
     return this.#len === this.#buf.length ? this.#buf : this.#buf.slice(0, this.#len)
+  }
+
+  /**
+   * The bytes written, as a view of the writer's buffer (no copy): for a writer
+   * created with a tight upper bound of what it will hold, whose slack is small.
+   */
+  finishView(): Uint8Array {
+    this.#buf.fill(0, this.#len)
+    return this.#buf.subarray(0, this.#len)
   }
 }
 

@@ -25,7 +25,7 @@ import type { Identity } from '../identity/keys.ts'
 import { verifyByName } from '../identity/keys.ts'
 import { decodeName } from '../identity/name.ts'
 import { x25519PublicFromEd25519 } from '../identity/x25519.ts'
-import { encodeFrame, FrameDecoder, frameHeader } from './framing.ts'
+import { encodeFrame, type Frame, FrameDecoder, frameHeader, splitFrameHeader } from './framing.ts'
 import {
   authMessage,
   CLOSE_CODE,
@@ -127,18 +127,34 @@ export class LinkSession {
     }
     for (const frame of frames.value) {
       if (this.#isClosed()) return
-      if (this.#state === 'handshaking') this.#onHandshakeMessage(frame, nowMs)
+      if (this.#state === 'handshaking') this.#onHandshakeMessage(frame.bytes, nowMs)
       else this.#onTransportMessage(frame, nowMs)
     }
   }
 
-  /** Queues one data record. Throws LinkError 'not-open' or 'payload-too-large'. */
-  send(payload: Uint8Array, nowMs: number): void {
+  /**
+   * Queues one data record. `sealedTail`: how many of the payload's last bytes are
+   * ciphertext sealed end to end already; they travel in a split frame, authenticated
+   * but not encrypted again (docs/wire-link.md). Throws LinkError 'not-open' or
+   * 'payload-too-large'.
+   */
+  send(payload: Uint8Array, nowMs: number, sealedTail = 0): void {
     if (this.#state !== 'open') throw new LinkError('not-open', `the link is ${this.#state}`)
-    if (payload.length > this.maxPayloadBytes) {
-      throw new LinkError('payload-too-large', `${payload.length} > ${this.maxPayloadBytes} bytes`)
+    const tail = Math.min(Math.max(0, Math.floor(sealedTail)), payload.length)
+    if (tail > this.#options.maxTailBytes || payload.length - tail > this.maxPayloadBytes) {
+      throw new LinkError('payload-too-large', `${payload.length} bytes (${tail} sealed)`)
     }
-    this.#sendRecord({ type: 'data', payload }, nowMs)
+    if (tail === 0) {
+      this.#sendRecord({ type: 'data', payload }, nowMs)
+      return
+    }
+    const split = payload.length - tail
+    const sealed = (this.#ciphers as TransportCiphers).send.encryptWithAd(
+      payload.subarray(split),
+      encodeRecord({ type: 'data', payload: payload.subarray(0, split) }),
+    )
+    this.#outgoing.push(splitFrameHeader(sealed.length, tail), sealed, payload.subarray(split))
+    this.#lastSentMs = nowMs
   }
 
   /** Fires whatever deadline has passed: handshake timeout, peer death, keepalive. */
@@ -240,7 +256,7 @@ export class LinkSession {
     this.#state = 'authenticating'
     // Frames that follow message 3 in the same chunk are at most the peer's `auth`
     // record, which fits the handshake limit; anything larger comes later.
-    this.#decoder.setMaxFrameBytes(this.#options.maxFrameBytes)
+    this.#decoder.setLimits(this.#options.maxFrameBytes, this.#options.maxTailBytes)
     const signature = this.#identity.sign(authMessage(this.#handshake.handshakeHash))
     this.#sendRecord({ type: 'auth', name: this.#identity.name, signature }, nowMs)
   }
@@ -261,8 +277,13 @@ export class LinkSession {
     return true
   }
 
-  #onTransportMessage(frame: Uint8Array, nowMs: number): void {
-    const plain = (this.#ciphers as TransportCiphers).receive.decryptWithAd(EMPTY, frame)
+  #onTransportMessage(frame: Frame, nowMs: number): void {
+    const split = frame.bytes.length - frame.tail
+    const tail = frame.bytes.subarray(split)
+    const plain = (this.#ciphers as TransportCiphers).receive.decryptWithAd(
+      tail,
+      frame.tail === 0 ? frame.bytes : frame.bytes.subarray(0, split),
+    )
     if (!plain.ok) {
       this.#fail('decrypt-failed', `${plain.code}: ${plain.detail}`, nowMs)
       return
@@ -272,13 +293,27 @@ export class LinkSession {
       this.#fail('bad-record', `${decoded.code}: ${decoded.detail}`, nowMs)
       return
     }
+    if (frame.tail > 0) {
+      if (decoded.value.type !== 'data' || this.#state !== 'open') {
+        this.#fail('bad-record', `a split frame carries ${decoded.value.type}`, nowMs)
+        return
+      }
+      // The payload is head ‖ tail: the head goes where its ciphertext was, just
+      // before the tail, so the (large) tail is not copied.
+      const head = decoded.value.payload
+      const start = split - head.length
+      frame.bytes.set(head, start)
+      const payload = frame.bytes.subarray(start)
+      this.#events.push({ type: 'data', payload, sealedTail: frame.tail })
+      return
+    }
     const record = decoded.value
     if (record.type === 'close') {
       this.#finish('peer-close', `peer closed: ${closeCodeName(record.code)}`)
     } else if (this.#state === 'authenticating') {
       this.#onAuth(record, nowMs)
     } else if (record.type === 'data') {
-      this.#events.push({ type: 'data', payload: record.payload })
+      this.#events.push({ type: 'data', payload: record.payload, sealedTail: 0 })
     } else if (record.type === 'auth') {
       this.#fail('bad-record', 'a second auth record', nowMs)
     }

@@ -5,7 +5,7 @@
 import { CodedError } from '../core/coded-error.ts'
 import type { Identity } from '../identity/keys.ts'
 import { canonicalName } from '../identity/name.ts'
-import { MAX_FRAME_BYTES } from './framing.ts'
+import { MAX_FRAME_BYTES, MAX_TAIL_BYTES } from './framing.ts'
 
 /** The smallest maxFrameBytes that fits every handshake message and `auth` record. */
 export const MIN_FRAME_BYTES = 256
@@ -14,6 +14,7 @@ export const MIN_FRAME_BYTES = 256
 export const DEFAULT_KEEPALIVE_INTERVAL_MS = 1000
 export const DEFAULT_DEAD_AFTER_MS = 3000
 export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 5000
+export const DEFAULT_MAX_TAIL_BYTES = 4 * 1024 * 1024
 
 export type LinkState = 'handshaking' | 'authenticating' | 'open' | 'closed'
 
@@ -32,7 +33,12 @@ export type LinkCloseReason =
 
 export type LinkEvent =
   | { readonly type: 'open'; readonly peerName: string }
-  | { readonly type: 'data'; readonly payload: Uint8Array }
+  | {
+      readonly type: 'data'
+      readonly payload: Uint8Array
+      /** How many of the payload's last bytes came as a split frame's tail (sealed end to end). */
+      readonly sealedTail: number
+    }
   | { readonly type: 'closed'; readonly reason: LinkCloseReason; readonly detail: string }
 
 export interface LinkSessionInit {
@@ -48,6 +54,8 @@ export interface LinkSessionInit {
   readonly handshakeTimeoutMs?: number
   /** The largest frame accepted and sent, MIN_FRAME_BYTES..65535. Default 65535. */
   readonly maxFrameBytes?: number
+  /** The largest split-frame tail accepted and sent (docs/wire-link.md). Default 4 MiB. */
+  readonly maxTailBytes?: number
 }
 
 /** The options with defaults filled in and checked. */
@@ -57,6 +65,7 @@ export interface LinkOptions {
   readonly deadAfterMs: number
   readonly handshakeTimeoutMs: number
   readonly maxFrameBytes: number
+  readonly maxTailBytes: number
 }
 
 /** Local misuse: `bad-config` (constructor), `not-open` and `payload-too-large` (send). */
@@ -77,6 +86,10 @@ export function resolveOptions(init: LinkSessionInit): LinkOptions {
       `maxFrameBytes must be in ${MIN_FRAME_BYTES}..${MAX_FRAME_BYTES}`,
     )
   }
+  const maxTailBytes = init.maxTailBytes ?? DEFAULT_MAX_TAIL_BYTES
+  if (!Number.isInteger(maxTailBytes) || maxTailBytes < 0 || maxTailBytes > MAX_TAIL_BYTES) {
+    throw new LinkError('bad-config', `maxTailBytes must be in 0..${MAX_TAIL_BYTES}`)
+  }
   let expectedPeerName: string | undefined
   if (init.expectedPeerName !== undefined) {
     expectedPeerName = canonicalName(init.expectedPeerName)
@@ -96,6 +109,7 @@ export function resolveOptions(init: LinkSessionInit): LinkOptions {
       init.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS,
     ),
     maxFrameBytes,
+    maxTailBytes,
   }
 }
 

@@ -46,8 +46,11 @@ export type DialInit = Omit<TcpLinkInit, 'socket' | 'initiator'>
 export type TcpLinkEvents = {
   /** The peer is authenticated as `peerName`; `send` may be called. */
   open: [peerName: string]
-  /** One payload, in order; the array is the link's to give away. */
-  data: [payload: Uint8Array]
+  /**
+   * One payload, in order; the array is the link's to give away. `sealedTail`: how
+   * many of its last bytes came sealed end to end (LinkSession.send).
+   */
+  data: [payload: Uint8Array, sealedTail: number]
   /** The write buffer emptied after a `send` returned false. */
   drain: []
   /** Exactly once; nothing follows. */

@@ -48,6 +48,9 @@ export class TcpLink extends EventEmitter<TcpLinkEvents> {
   #timerAtMs = Number.POSITIVE_INFINITY
   #closed = false
   #needDrain = false
+  #flushQueued = false
+  /** Payload bytes sent since the last flush (their frames are queued in the session). */
+  #unflushedBytes = 0
   #remoteAddress: string | undefined
   #remotePort: number | undefined
   #bytesIn = 0
@@ -142,12 +145,12 @@ export class TcpLink extends EventEmitter<TcpLinkEvents> {
     return this.#bytesIn
   }
 
-  /** Bytes handed to the socket, framing and encryption included. */
   /** Bytes queued on the socket and not yet written (what backpressure is about). */
   get bufferedBytes(): number {
-    return this.#socket.writableLength
+    return this.#socket.writableLength + this.#unflushedBytes
   }
 
+  /** Bytes handed to the socket, framing and encryption included. */
   get bytesOut(): number {
     return this.#bytesOut
   }
@@ -157,10 +160,22 @@ export class TcpLink extends EventEmitter<TcpLinkEvents> {
    * above its high-water mark: wait for 'drain' before sending more. Throws
    * LinkError 'not-open' (also once closed) or 'payload-too-large'.
    */
-  send(payload: Uint8Array): boolean {
-    this.#session.send(payload, this.#now())
-    this.#flush()
-    this.#arm()
+  send(payload: Uint8Array, sealedTail = 0): boolean {
+    this.#session.send(payload, this.#now(), sealedTail)
+    this.#unflushedBytes += payload.length
+    // Written at the end of the caller's turn, so that a burst of records becomes one
+    // writev; at once past the high-water mark, so that backpressure still shows.
+    if (this.#unflushedBytes >= this.#highWaterMarkBytes) {
+      this.#flush()
+      this.#arm()
+    } else if (!this.#flushQueued) {
+      this.#flushQueued = true
+      queueMicrotask(() => {
+        this.#flushQueued = false
+        this.#flush()
+        this.#arm()
+      })
+    }
     return !this.#needDrain
   }
 
@@ -236,7 +251,7 @@ export class TcpLink extends EventEmitter<TcpLinkEvents> {
         this.emit('open', event.peerName)
         return
       case 'data':
-        this.emit('data', event.payload)
+        this.emit('data', event.payload, event.sealedTail)
         return
       case 'closed':
         this.#finish(event.reason, event.detail, true)
@@ -247,6 +262,7 @@ export class TcpLink extends EventEmitter<TcpLinkEvents> {
   }
 
   #flush(): void {
+    this.#unflushedBytes = 0
     const chunks = this.#session.takeOutgoing()
     const socket = this.#socket
     if (chunks.length === 0 || socket.destroyed || socket.writableEnded) return

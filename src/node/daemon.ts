@@ -320,8 +320,8 @@ export class OverlayDaemon implements Daemon {
 
   #attach(id: LinkId, link: TcpLink): void {
     this.#links.set(id, link)
-    link.on('data', (payload) => {
-      this.#input(() => this.#overlay?.receive(id, payload, monotonic()))
+    link.on('data', (payload, sealedTail) => {
+      this.#input(() => this.#overlay?.receive(id, payload, monotonic(), sealedTail))
     })
     link.on('closed', (reason, detail) => {
       this.#links.delete(id)
@@ -376,7 +376,7 @@ export class OverlayDaemon implements Daemon {
     for (const a of actions) {
       if (a.type === 'dial') this.#dial(a.link, a.endpoint)
       else if (a.type === 'close') this.#links.get(a.link)?.close('normal')
-      else this.#send(a.link, a.bytes, a.datagram)
+      else this.#send(a.link, a.bytes, a.datagram, a.sealedTail)
     }
     for (const e of events) this.#onOverlayEvent(e)
     for (const e of dhtEvents) {
@@ -385,7 +385,7 @@ export class OverlayDaemon implements Daemon {
     }
     for (const o of outputs) {
       if (o.type === 'route') {
-        overlay.route(o.dest, PROTO.session, o.payload, monotonic())
+        overlay.route(o.dest, PROTO.session, o.payload, monotonic(), false, o.sealedTail)
       } else {
         if (o.fresh) dht.cache.invalidate(o.name)
         dht.lookup(o.name, Date.now())
@@ -405,14 +405,14 @@ export class OverlayDaemon implements Daemon {
     }
   }
 
-  #send(id: LinkId, bytes: Uint8Array, datagram: boolean): void {
+  #send(id: LinkId, bytes: Uint8Array, datagram: boolean, sealedTail = 0): void {
     const link = this.#links.get(id)
     if (link === undefined || link.state !== 'open') return
     if (datagram && link.bufferedBytes > MAX_LINK_BACKLOG_BYTES) {
       this.#count('link-backlog')
       return
     }
-    link.send(bytes)
+    link.send(bytes, sealedTail)
     if (link.bufferedBytes > MAX_LINK_BACKLOG_BYTES / 2 && this.#backlogged === undefined) {
       this.#backlogged = link
       link.once('drain', () => {

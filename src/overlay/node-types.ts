@@ -83,6 +83,11 @@ export type OverlayAction =
        * retransmit); neighbour messages (joins, places…) must never be dropped.
        */
       readonly datagram: boolean
+      /**
+       * How many of the last bytes are sealed end to end already (a session record's
+       * ciphertext): the link authenticates them without encrypting them again.
+       */
+      readonly sealedTail?: number
     }
   /** Close the link gracefully. */
   | { readonly type: 'close'; readonly link: LinkId }

@@ -287,8 +287,11 @@ export class OverlayNode {
     this.#afterLinkGone(entry, false, nowMs)
   }
 
-  /** One message from an open link. */
-  receive(link: LinkId, bytes: Uint8Array, nowMs: number): void {
+  /**
+   * One message from an open link; `sealedTail` as the link delivered it (see the
+   * `send` action), carried on when the message is forwarded.
+   */
+  receive(link: LinkId, bytes: Uint8Array, nowMs: number, sealedTail = 0): void {
     const entry = this.#links.get(link)
     if (entry === undefined || !entry.open) return
     const decoded = decodeMessage(bytes)
@@ -297,7 +300,7 @@ export class OverlayNode {
       return
     }
     const m = decoded.value
-    if (m.type === 'routed') this.#onRouted(entry, m, bytes, nowMs)
+    if (m.type === 'routed') this.#onRouted(entry, m, bytes, nowMs, sealedTail)
     else this.#onNeighbourMessage(entry, m, nowMs)
   }
 
@@ -358,8 +361,17 @@ export class OverlayNode {
    * Sends `payload` toward `dest` for protocol `proto`. With `anycast`, the
    * node where no neighbour is closer takes it (DHT keys). Failures come back
    * as `undeliverable` events (at once, or from the node where routing stopped).
+   * `sealedTail`: how many of the payload's last bytes are ciphertext sealed end to
+   * end already (the links carry them without encrypting them again).
    */
-  route(dest: Address, proto: number, payload: Uint8Array, nowMs: number, anycast = false): void {
+  route(
+    dest: Address,
+    proto: number,
+    payload: Uint8Array,
+    nowMs: number,
+    anycast = false,
+    sealedTail = 0,
+  ): void {
     if (this.#address === undefined || this.#placement === 'left') {
       this.#event({ type: 'undeliverable', proto, dest, reason: 'not-joined', payload })
       return
@@ -374,7 +386,7 @@ export class OverlayNode {
       src: this.#address,
       payload,
     }
-    this.#onRouted(undefined, m, encodeMessage(m), nowMs)
+    this.#onRouted(undefined, m, encodeMessage(m), nowMs, sealedTail)
   }
 
   /** Overlay echo to the node named `name` at `dest`; the answer is a `pong` event with this id. */
@@ -1030,7 +1042,13 @@ export class OverlayNode {
     return this.#router
   }
 
-  #onRouted(from: LinkEntry | undefined, m: RoutedMessage, bytes: Uint8Array, nowMs: number): void {
+  #onRouted(
+    from: LinkEntry | undefined,
+    m: RoutedMessage,
+    bytes: Uint8Array,
+    nowMs: number,
+    sealedTail: number,
+  ): void {
     const router = this.#routerFor()
     if (router === undefined || this.#address === undefined || m.dest.q !== this.#address.q) {
       this.#fail(m, 'not-joined', nowMs)
@@ -1050,7 +1068,15 @@ export class OverlayNode {
         bytes[ROUTED_HOPS_OFFSET] = m.hops + 1
         if (from !== undefined) this.stats.forwarded++
         this.stats.sent.routed = (this.stats.sent.routed ?? 0) + 1
-        this.#actions.push({ type: 'send', link: decision.next.id, bytes, datagram: true })
+        // The routed header stays encrypted on every link: a tail reaches into the payload only.
+        const tail = Math.min(sealedTail, m.payload.length)
+        this.#actions.push({
+          type: 'send',
+          link: decision.next.id,
+          bytes,
+          datagram: true,
+          sealedTail: tail,
+        })
         return
       }
       case 'no-progress':

@@ -117,12 +117,9 @@ export class SendCipher {
     if (seq < 0n || seq > MAX_SEQ) throw new SessionError('seq-exhausted', `seq ${seq}`)
     if (this.#rotationDue(nowMs)) this.#rotate(nowMs)
     const ad = header(this.#epoch)
-    const body = CIPHERS[this.#cipher].encrypt(this.#key, seq, ad, plaintext)
+    const out = CIPHERS[this.#cipher].encryptAfter(this.#key, seq, ad, plaintext)
     this.#records++
     this.#bytes += plaintext.length
-    const out = new Uint8Array(ad.length + body.length)
-    out.set(ad)
-    out.set(body, ad.length)
     return out
   }
 

@@ -102,6 +102,11 @@ export type SessionOutput =
       readonly payload: Uint8Array
       readonly kind: RouteKind
       readonly session: SessionHandle | undefined
+      /**
+       * How many of the payload's last bytes are a sealed body, already encrypted
+       * end to end: the links authenticate them without encrypting them again.
+       */
+      readonly sealedTail: number
     }
   /** Look `name` up; `fresh`: bypass any cache. Answer with `onLookup`. */
   | { readonly type: 'lookup'; readonly name: string; readonly fresh: boolean }

@@ -288,7 +288,7 @@ export class SessionManager {
       initiator,
       srm: { ...this.#init.srm, role: initiator ? 'initiator' : 'responder' },
       context: {
-        route: (dest, payload, kind, h) => this.#route(dest, payload, kind, h),
+        route: (dest, payload, kind, h, tail) => this.#route(dest, payload, kind, h, tail),
         event: (e) => this.#events.push(e),
         count: (code) => this.#count(code),
         relookup: (s, now) => this.#lookup(s.peerName, true, now, true),
@@ -316,8 +316,14 @@ export class SessionManager {
     }
   }
 
-  #route(dest: Address, payload: Uint8Array, kind: RouteKind, session?: SessionHandle): void {
-    this.#outputs.push({ type: 'route', dest, payload, kind, session })
+  #route(
+    dest: Address,
+    payload: Uint8Array,
+    kind: RouteKind,
+    session?: SessionHandle,
+    sealedTail = 0,
+  ): void {
+    this.#outputs.push({ type: 'route', dest, payload, kind, session, sealedTail })
   }
 
   #get(handle: SessionHandle): Session {

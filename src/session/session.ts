@@ -25,14 +25,21 @@ import {
   type SessionHandle,
   type SessionState,
 } from './session-manager-types.ts'
-import type { SealedType } from './session-records.ts'
+import { type SealedType, TAG_BYTES } from './session-records.ts'
 import { SessionReliability } from './srm/session-reliability.ts'
 import type { OutgoingRecord, SrmEvent, SrmInit } from './srm/srm-types.ts'
 import { decodeStreamMeta } from './stream-meta.ts'
 
 /** What a session needs from its manager. */
 export interface SessionContext {
-  route(dest: Address, payload: Uint8Array, kind: RouteKind, session: SessionHandle): void
+  /** `sealedTail`: how many of the payload's last bytes are its sealed body (SessionOutput). */
+  route(
+    dest: Address,
+    payload: Uint8Array,
+    kind: RouteKind,
+    session: SessionHandle,
+    sealedTail?: number,
+  ): void
   event(e: SessionEvent): void
   count(code: string): void
   /** The peer may have moved: look it up afresh (the manager rate-limits). */
@@ -178,7 +185,8 @@ export class Session {
     const crypto = this.#crypto
     const dest = this.#peerAddress
     if (crypto === undefined || dest === undefined) return
-    this.#ctx.route(dest, crypto.seal(type, 0, body, nowMs), kind, this.handle)
+    const record = crypto.seal(type, 0, body, nowMs)
+    this.#ctx.route(dest, record, kind, this.handle, body.length + TAG_BYTES)
   }
 
   #onSrmEvent(e: SrmEvent): void {

@@ -50,4 +50,12 @@ describe('bytes', () => {
     assert.equal(r.bytes(1), undefined)
     assert.equal(new ByteReader(Uint8Array.of(1)).bytes(-1), undefined)
   })
+
+  it('a bounded writer hands out a view, its slack zeroed', () => {
+    const w = ByteWriter.bounded(16)
+    w.u8(7).bytes(Uint8Array.of(1, 2, 3))
+    const out = w.finishView()
+    assert.deepEqual(Uint8Array.from(out), Uint8Array.of(7, 1, 2, 3))
+    assert.deepEqual(new Uint8Array(out.buffer, out.byteOffset + 4, 12), new Uint8Array(12))
+  })
 })

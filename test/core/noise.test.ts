@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict'
+import { createSecretKey } from 'node:crypto'
 import { existsSync, readFileSync } from 'node:fs'
 import { describe, it } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import fc from 'fast-check'
+import { CIPHERS } from '../../src/core/noise/cipher.ts'
 import {
   type CipherState,
   createHandshake,
@@ -583,5 +585,29 @@ describe('noise: local misuse throws coded errors', () => {
       { pattern: 'NK', suite, initiator: true, remoteStaticPublicKey: new Uint8Array(32) },
     ]
     for (const init of bad) throwsCode(() => createHandshake(init), 'bad-config')
+  })
+})
+
+describe('noise: cipher functions', () => {
+  it('encryptAfter is ad ‖ ENCRYPT(k, n, ad, plaintext), and decrypts', () => {
+    fc.assert(
+      fc.property(
+        fc.uint8Array({ minLength: 32, maxLength: 32 }),
+        fc.bigInt({ min: 0n, max: 2n ** 64n - 2n }),
+        fc.uint8Array({ maxLength: 100 }),
+        fc.uint8Array({ maxLength: 3000 }),
+        (key, n, ad, plaintext) => {
+          for (const c of Object.values(CIPHERS)) {
+            const k = createSecretKey(key)
+            const out = c.encryptAfter(k, n, ad, plaintext)
+            const hex = (b: Uint8Array | undefined): string => Buffer.from(b ?? []).toString('hex')
+            assert.equal(hex(out.subarray(0, ad.length)), hex(ad))
+            assert.equal(hex(out.subarray(ad.length)), hex(c.encrypt(k, n, ad, plaintext)))
+            assert.equal(hex(c.decrypt(k, n, ad, out.subarray(ad.length))), hex(plaintext))
+          }
+        },
+      ),
+      { numRuns: 50 },
+    )
   })
 })

@@ -279,10 +279,60 @@ describe('link session', () => {
 
   it('closes on a zero-length frame after open: bad-frame, and tells the peer', () => {
     const [a, b] = openPair()
-    b.receive(Uint8Array.of(0, 0), 1)
+    // After the handshake a zero u16 opens a split frame's header, whose length is zero here.
+    b.receive(Uint8Array.of(0, 0, 0, 0, 0, 0, 0, 1), 1)
     assert.equal(closedWith(b.takeEvents()), 'bad-frame')
     deliver(b, a, 1)
     assert.equal(closedWith(a.takeEvents()), 'peer-close')
+  })
+
+  it('carries a sealed tail in the clear, authenticated, however the stream is cut', () => {
+    fc.assert(
+      fc.property(
+        fc.uint8Array({ minLength: 1, maxLength: 300 }),
+        fc.uint8Array({ minLength: 1, maxLength: 5000 }),
+        fc.array(fc.integer({ min: 1, max: 2000 }), { minLength: 1, maxLength: 8 }),
+        (head, tail, cuts) => {
+          const [a, b] = openPair()
+          const payload = concat([head, tail])
+          a.send(payload, 1, tail.length)
+          const wire = concat(a.takeOutgoing())
+          // The tail is on the wire as it is, right at the end; the head is not.
+          assert.deepEqual(wire.subarray(wire.length - tail.length), tail)
+          assert.equal(wire.length, 8 + 1 + head.length + 16 + tail.length)
+          for (let pos = 0, i = 0; pos < wire.length; i++) {
+            const n = cuts[i % cuts.length] as number
+            b.receive(wire.subarray(pos, pos + n), 1)
+            pos += n
+          }
+          const events = b.takeEvents()
+          assert.deepEqual(events, [{ type: 'data', payload, sealedTail: tail.length }])
+        },
+      ),
+      { numRuns: 100 },
+    )
+  })
+
+  it('a tail changed on the way fails the link: decrypt-failed', () => {
+    const [a, b] = openPair()
+    a.send(concat([Uint8Array.of(1, 2, 3), new Uint8Array(100).fill(7)]), 1, 100)
+    const wire = concat(a.takeOutgoing())
+    wire[wire.length - 1] = (wire[wire.length - 1] as number) ^ 1
+    b.receive(wire, 1)
+    assert.equal(closedWith(b.takeEvents()), 'decrypt-failed')
+  })
+
+  it('refuses a split frame before the handshake is done', () => {
+    const [, b] = pair()
+    b.receive(Uint8Array.of(0, 0, 0, 5, 0, 0, 0, 9), 0)
+    assert.equal(closedWith(b.takeEvents()), 'bad-frame')
+  })
+
+  it('refuses to send a tail larger than maxTailBytes', () => {
+    const [a] = openPair()
+    assert.throws(() => a.send(new Uint8Array(4 * 1024 * 1024 + 2), 1, 4 * 1024 * 1024 + 1), {
+      code: 'payload-too-large',
+    })
   })
 
   it('sends keepalives at the interval and declares a silent peer dead, driven by nextDeadlineMs', () => {

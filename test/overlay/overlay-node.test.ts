@@ -2,6 +2,7 @@ import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { Rng } from '../../src/core/rng.ts'
 import { encodeName } from '../../src/identity/name.ts'
+import type { Address } from '../../src/overlay/address.ts'
 import type { OverlayEvent } from '../../src/overlay/node-types.ts'
 import { sameWeights } from '../../src/overlay/weights.ts'
 import { type SimHost, SimNetwork } from '../../src/sim/network.ts'
@@ -120,6 +121,32 @@ describe('overlay node on the in-memory network', () => {
     net.runFor(10_000)
     assertTree(net)
     assert.deepEqual(pingAll(net), [])
+  })
+
+  it('a sealed tail is kept by every relay, never past the routed payload', () => {
+    const net = grow(12, 5)
+    const hosts = alive(net)
+    // A pair at least two hops apart, so that a relay forwards.
+    const pairs = hosts.flatMap((a) => hosts.map((b) => [a, b] as const))
+    const [src, dst] = pairs.find(
+      ([a, b]) => a !== b && !a.overlay.links().some((l) => l.name === b.overlay.name),
+    ) as [SimHost, SimHost]
+    const payload = new Uint8Array(100)
+    for (const [tail, expected] of [
+      [40, 40],
+      [500, 100],
+    ] as const) {
+      src.overlay.route(dst.overlay.address as Address, 7, payload, net.now, false, tail)
+      const sent = src.overlay.takeActions().find((a) => a.type === 'send')
+      assert.ok(sent?.type === 'send')
+      assert.equal(sent.sealedTail, expected)
+      const end = src.peers.get(sent.link)
+      assert.ok(end, 'the first hop is a live link')
+      end.host.overlay.receive(end.link, sent.bytes, net.now, sent.sealedTail)
+      const forwarded = end.host.overlay.takeActions().find((a) => a.type === 'send')
+      assert.ok(forwarded?.type === 'send', 'the relay forwards')
+      assert.equal(forwarded.sealedTail, expected)
+    }
   })
 
   it('a graceful leave frees the slot at once and the children re-join', () => {

@@ -17,6 +17,11 @@ export interface CipherFunctions {
   readonly name: CipherName
   /** ENCRYPT(k, n, ad, plaintext): ciphertext ‖ tag. */
   encrypt(k: KeyObject, n: bigint, ad: Uint8Array, plaintext: Uint8Array): Uint8Array
+  /**
+   * ad ‖ ENCRYPT(k, n, ad, plaintext) in one buffer, the ciphertext copied once: for
+   * records whose header is their associated data.
+   */
+  encryptAfter(k: KeyObject, n: bigint, ad: Uint8Array, plaintext: Uint8Array): Uint8Array
   /** DECRYPT(k, n, ad, ciphertext): the plaintext, or `undefined` if the tag is wrong. */
   decrypt(k: KeyObject, n: bigint, ad: Uint8Array, ciphertext: Uint8Array): Uint8Array | undefined
 }
@@ -39,6 +44,18 @@ function aead(name: CipherName, algorithm: Algorithm, littleEndian: boolean): Ci
       const cipher = createCipheriv(alg, k, nonce(n), { authTagLength: TAG_BYTES })
       cipher.setAAD(ad, { plaintextLength: plaintext.length })
       return Buffer.concat([cipher.update(plaintext), cipher.final(), cipher.getAuthTag()])
+    },
+    encryptAfter(k, n, ad, plaintext) {
+      const cipher = createCipheriv(alg, k, nonce(n), { authTagLength: TAG_BYTES })
+      cipher.setAAD(ad, { plaintextLength: plaintext.length })
+      const out = Buffer.allocUnsafe(ad.length + plaintext.length + TAG_BYTES)
+      out.set(ad)
+      let at = ad.length
+      for (const part of [cipher.update(plaintext), cipher.final(), cipher.getAuthTag()]) {
+        out.set(part, at)
+        at += part.length
+      }
+      return out
     },
     decrypt(k, n, ad, ciphertext) {
       if (ciphertext.length < TAG_BYTES) return undefined

@@ -17,7 +17,7 @@
  * Every number is an unsigned LEB128 varint (core/bytes.ts). Decoding never throws: bad
  * input is a coded `FrameError`.
  */
-import { ByteReader, ByteWriter } from '../../core/bytes.ts'
+import { ByteReader, ByteWriter, MAX_VARINT_BYTES } from '../../core/bytes.ts'
 import { type Decoded, fail, ok } from '../../core/result.ts'
 
 // Specification constants.
@@ -91,16 +91,28 @@ export type FrameError =
   | 'bad-flags'
 
 export function encodeRecord(record: SrmRecord): Uint8Array {
-  const w = new ByteWriter(256)
   if (record.kind === 'control') {
+    const w = new ByteWriter(256)
     w.varint(0)
     writeControl(w, record.frame)
     return w.finish()
   }
   if (record.seq < 1) throw new RangeError('a reliable record has seq ≥ 1')
+  // Sized for the worst case up front: a record holds up to 60 KB of data, and a
+  // growing writer would copy it several times over.
+  let bound = MAX_VARINT_BYTES
+  for (const f of record.frames) bound += FRAME_BOUND_BYTES + frameBytes(f)
+  const w = ByteWriter.bounded(bound)
   w.varint(record.seq)
   for (const frame of record.frames) writeReliable(w, frame)
-  return w.finish()
+  return w.finishView()
+}
+
+/** A frame's type byte and up to three varints. */
+const FRAME_BOUND_BYTES = 1 + 4 * MAX_VARINT_BYTES
+
+function frameBytes(f: ReliableFrame): number {
+  return f.type === 'data' ? f.bytes.length : f.type === 'stream-open' ? f.meta.length : 0
 }
 
 function writeReliable(w: ByteWriter, f: ReliableFrame): void {

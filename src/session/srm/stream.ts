@@ -72,6 +72,16 @@ export class Stream {
   dequeue(max: number): { offset: number; bytes: Uint8Array } {
     const n = Math.min(max, this.sendable)
     const offset = this.#sent
+    const first = this.#queue[0]
+    if (first !== undefined && first.length >= n) {
+      // The queue holds copies (enqueue): a view of one is safe to hand out.
+      const bytes = first.subarray(0, n)
+      if (n === first.length) this.#queue.shift()
+      else this.#queue[0] = first.subarray(n)
+      this.#queuedBytes -= n
+      this.#sent += n
+      return { offset, bytes }
+    }
     const out = new Uint8Array(n)
     let filled = 0
     while (filled < n) {
