@@ -12,8 +12,11 @@
  *   session   one session's bulk throughput beside raw TCP, set-up of a first stream to a
  *             fresh name beside a TCP connect, resumption after a move beside a TCP
  *             reconnect (--mb, --runs, --targets, --moves, --gap-ms, --members)
+ *   memory    a stream whose peer is unreachable for --minutes (10) while the application
+ *             keeps writing: the writer process's memory every --sample-s (30) seconds
  */
 import { parseArgs } from 'node:util'
+import { benchMemory } from './memory.ts'
 import { benchRelay } from './relay.ts'
 import { benchRootDeath } from './root-death.ts'
 import { benchRouting } from './routing.ts'
@@ -28,6 +31,7 @@ const benches: Record<string, Bench> = {
   relay: benchRelay,
   'root-death': benchRootDeath,
   session: benchSession,
+  memory: benchMemory,
 }
 
 const { positionals, values } = parseArgs({
@@ -48,13 +52,15 @@ const { positionals, values } = parseArgs({
     moves: { type: 'string' },
     'gap-ms': { type: 'string' },
     members: { type: 'string' },
+    minutes: { type: 'string' },
+    'sample-s': { type: 'string' },
   },
 })
 const name = positionals[0]
 const bench = name === undefined ? undefined : benches[name]
 if (bench === undefined) {
   process.stderr.write(
-    `usage: npm run bench -- <${Object.keys(benches).join('|')}> [--nodes N] [--seed N] [--dests N] [--attach random|bfs|near] [--seconds S] [--payload BYTES] [--runs N] [--signal KILL|STOP] [--mb N] [--targets N] [--moves N] [--gap-ms MS] [--members N]\n`,
+    `usage: npm run bench -- <${Object.keys(benches).join('|')}> [--nodes N] [--seed N] [--dests N] [--attach random|bfs|near] [--seconds S] [--payload BYTES] [--runs N] [--signal KILL|STOP] [--mb N] [--targets N] [--moves N] [--gap-ms MS] [--members N] [--minutes M] [--sample-s S]\n`,
   )
   process.exitCode = 2
 } else {

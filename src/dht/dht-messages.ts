@@ -48,7 +48,16 @@ export type DhtMessage =
       /** The DHT key: the name's 32-byte public key. */
       readonly key: Uint8Array
     }
-  | { readonly type: 'get-reply'; readonly id: number; readonly record: NameRecord | undefined }
+  /**
+   * The owner's answer: the record, or none; `pending` (only with none) when its
+   * tables changed lately, so that the record may still be on its way to it.
+   */
+  | {
+      readonly type: 'get-reply'
+      readonly id: number
+      readonly record: NameRecord | undefined
+      readonly pending: boolean
+    }
   /** An owner's copy of a record it stores, kept by its parent in case the owner dies. */
   | {
       readonly type: 'backup'
@@ -88,7 +97,7 @@ export function encodeDhtMessage(m: DhtMessage): Uint8Array {
     case 'get-reply':
       w.u8(DHT_TYPE.getReply)
         .varint(m.id)
-        .u8(m.record === undefined ? 0 : 1)
+        .u8(m.record !== undefined ? 1 : m.pending ? 2 : 0)
       if (m.record !== undefined) writeNameRecord(w, m.record)
       break
   }
@@ -124,10 +133,10 @@ const READERS: Record<number, (id: number, r: ByteReader) => Body> = {
   [DHT_TYPE.getReply]: (id, r) => {
     const found = r.u8()
     if (found === undefined) return fail('truncated', 'get-reply flag')
-    if (found > 1) return fail('bad-field', 'get-reply flag')
-    if (found === 0) return ok({ type: 'get-reply', id, record: undefined })
+    if (found > 2) return fail('bad-field', 'get-reply flag')
+    if (found !== 1) return ok({ type: 'get-reply', id, record: undefined, pending: found === 2 })
     const record = readRecord(r)
-    return record.ok ? ok({ type: 'get-reply', id, record: record.value }) : record
+    return record.ok ? ok({ type: 'get-reply', id, record: record.value, pending: false }) : record
   },
   [DHT_TYPE.backup]: (id, r) => {
     const replica = r.u8()

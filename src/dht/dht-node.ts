@@ -13,7 +13,9 @@
  *     a record lives lifetimeMs (a lease) and its seq rises with every publish.
  *   - Lookups: the cache, else every replica at once; the answer is the newest
  *     record among the replicas that answered, once all did, or `graceMs`
- *     after the first found one, or `found: false` at the timeout.
+ *     after the first found one, or `found: false` at the timeout. A round that
+ *     found nothing but heard "pending" (an owner whose tables just changed) is
+ *     asked again (docs/wire-dht.md, `get-reply`).
  *   - Handover: when this node's tables change, records it no longer owns are
  *     put again toward their new owner and dropped here.
  *
@@ -52,14 +54,13 @@ export const SETTLE_REPUBLISH_MS = [1000, 2000] as const
  */
 export const HANDOVER_INTERVAL_MS = 500
 /**
- * For this long after its tables changed, an owner that misses a record holds the
- * get until the record is handed over to it, rather than answering "no record":
- * readers learn of a new owner at about the time the old owner starts its handover,
- * and a miss in between would be a false "not found".
+ * For this long after its tables changed, an owner that misses a record answers
+ * "pending" rather than "none": readers learn of a new owner at about the time the
+ * old owner starts its handover, and a miss in between would be a false "not found".
  */
-export const UNSETTLED_HOLD_MS = 2 * HANDOVER_INTERVAL_MS
-/** Gets held at most at once (UNSETTLED_HOLD_MS); past it a miss is answered at once. */
-export const MAX_HELD_GETS = 1024
+export const UNSETTLED_MS = 2 * HANDOVER_INTERVAL_MS
+/** A lookup that found nothing but heard "pending" asks every replica again after this. */
+export const PENDING_RETRY_MS = 100
 
 export interface DhtNodeInit {
   readonly identity: Pick<Identity, 'name' | 'sign'>
@@ -94,18 +95,16 @@ export interface DhtStats {
   readonly drops: Record<string, number>
 }
 
-/** A get this node owns but cannot answer yet: its record may be on its way here. */
-interface HeldGet {
-  readonly get: Extract<DhtMessage, { type: 'get' }>
-  readonly untilMs: number
-}
-
 interface PendingLookup {
   readonly name: string
   readonly deadlineMs: number
   waiting: number
   best: NameRecord | undefined
   graceUntilMs: number | undefined
+  /** An owner answered "pending" in this round. */
+  pending: boolean
+  /** When to ask every replica again (a round that found nothing but heard "pending"). */
+  retryAtMs: number | undefined
 }
 
 export class DhtNode {
@@ -125,11 +124,8 @@ export class DhtNode {
   #settling: number[] = []
   #handoverAtMs: number | undefined
   #lastHandoverMs = Number.NEGATIVE_INFINITY
-  /** Until when a miss here may be a record still being handed over (UNSETTLED_HOLD_MS). */
+  /** Until when a miss here may be a record still being handed over (UNSETTLED_MS). */
   #unsettledUntilMs = Number.NEGATIVE_INFINITY
-  /** Held gets by the name they ask for. */
-  readonly #held = new Map<string, HeldGet[]>()
-  #heldCount = 0
   readonly #lookups = new Map<number, PendingLookup>()
   /** Copies of what each child slot's node stores, re-put if that child goes (BACKUPS below). */
   readonly #backups = new Map<number, Map<string, { replica: number; record: NameRecord }>>()
@@ -159,13 +155,13 @@ export class DhtNode {
     switch (e.type) {
       case 'address':
         if (e.address !== undefined && e.reason !== 'orphaned') {
-          this.#unsettledUntilMs = nowMs + UNSETTLED_HOLD_MS
+          this.#unsettledUntilMs = nowMs + UNSETTLED_MS
           this.#settling = [...SETTLE_REPUBLISH_MS]
           this.publish(nowMs)
         }
         return
       case 'tables':
-        this.#unsettledUntilMs = nowMs + UNSETTLED_HOLD_MS
+        this.#unsettledUntilMs = nowMs + UNSETTLED_MS
         // At once when none ran lately: the overlay has just queued the messages
         // that tell others of the change, and a handover queued behind them on the
         // same links reaches a new owner before the gets those others send it.
@@ -218,28 +214,41 @@ export class DhtNode {
     } else if (own === undefined) {
       this.#emit(id, canonical, 'not-joined', undefined, false)
     } else {
-      const key = dhtKeyOfName(canonical)
       this.#lookups.set(id, {
         name: canonical,
         deadlineMs: nowMs + this.#timeoutMs,
         waiting: this.#replicas,
         best: undefined,
         graceUntilMs: undefined,
+        pending: false,
+        retryAtMs: undefined,
       })
-      for (let r = 0; r < this.#replicas; r++) {
-        this.#request({ type: 'get', id, replica: r, steps: 0, origin: own, key }, nowMs)
-      }
+      this.#askReplicas(id, canonical, nowMs)
     }
     return id
+  }
+
+  /** Sends a get for `name` to every replica's owner. */
+  #askReplicas(id: number, name: string, nowMs: number): void {
+    const own = this.#overlay.address
+    if (own === undefined) return
+    const key = dhtKeyOfName(name)
+    for (let r = 0; r < this.#replicas; r++) {
+      this.#request({ type: 'get', id, replica: r, steps: 0, origin: own, key }, nowMs)
+    }
   }
 
   tick(nowMs: number): void {
     if (this.#publishAtMs !== undefined && nowMs >= this.#publishAtMs) this.publish(nowMs)
     if (this.#handoverAtMs !== undefined && nowMs >= this.#handoverAtMs) this.#handover(nowMs)
-    this.#answerHeld(nowMs)
     for (const [id, p] of this.#lookups) {
       if (nowMs >= p.deadlineMs || (p.graceUntilMs !== undefined && nowMs >= p.graceUntilMs)) {
         this.#finish(id, p, nowMs)
+      } else if (p.retryAtMs !== undefined && nowMs >= p.retryAtMs) {
+        p.retryAtMs = undefined
+        p.waiting = this.#replicas
+        p.pending = false
+        this.#askReplicas(id, p.name, nowMs)
       }
     }
     this.store.expire(nowMs)
@@ -252,8 +261,7 @@ export class DhtNode {
     }
     consider(this.#handoverAtMs)
     consider(this.store.nextExpiryMs())
-    for (const p of this.#lookups.values()) consider(p.graceUntilMs ?? p.deadlineMs)
-    for (const held of this.#held.values()) for (const h of held) consider(h.untilMs)
+    for (const p of this.#lookups.values()) consider(p.retryAtMs ?? p.graceUntilMs ?? p.deadlineMs)
     return next
   }
 
@@ -320,7 +328,6 @@ export class DhtNode {
         const replicas = this.#owned.get(m.record.name) ?? new Set<number>()
         replicas.add(m.replica)
         this.#owned.set(m.record.name, replicas)
-        this.#answerHeldFor(m.record.name, nowMs)
       }
       const parent = self?.parent()
       if (parent !== undefined && (outcome === 'stored' || outcome === 'replaced')) {
@@ -331,52 +338,13 @@ export class DhtNode {
       // replica would double the DHT's traffic for a figure nobody acts on.
       return
     }
-    const name = encodeName(m.key)
-    const record = this.store.get(name, nowMs)
-    if (record === undefined && nowMs < this.#unsettledUntilMs) {
-      if (this.#heldCount < MAX_HELD_GETS) {
-        const held = this.#held.get(name) ?? []
-        held.push({ get: m, untilMs: this.#unsettledUntilMs })
-        this.#held.set(name, held)
-        this.#heldCount++
-        return
-      }
-      this.#drop('held-gets-full')
-    }
-    this.#answer(m, record, nowMs)
-  }
-
-  #answer(m: Extract<DhtMessage, { type: 'get' }>, record: NameRecord | undefined, nowMs: number) {
-    const self = this.#overlay.address
+    const record = this.store.get(encodeName(m.key), nowMs)
+    const pending = record === undefined && nowMs < this.#unsettledUntilMs
     if (self !== undefined && m.origin.equals(self)) {
-      this.#onGetReply(m.id, record, nowMs)
+      this.#onGetReply(m.id, record, pending, nowMs)
       return
     }
-    this.#reply(m.origin, { type: 'get-reply', id: m.id, record }, nowMs)
-  }
-
-  /** Answers the held gets for `name` (it has just been stored here). */
-  #answerHeldFor(name: string, nowMs: number): void {
-    const held = this.#held.get(name)
-    if (held === undefined) return
-    this.#held.delete(name)
-    this.#heldCount -= held.length
-    const record = this.store.get(name, nowMs)
-    for (const h of held) this.#answer(h.get, record, nowMs)
-  }
-
-  /** Answers the held gets whose hold ran out, with what is here (maybe nothing). */
-  #answerHeld(nowMs: number): void {
-    for (const [name, held] of [...this.#held]) {
-      const due = held.filter((h) => nowMs >= h.untilMs)
-      if (due.length === 0) continue
-      const rest = held.filter((h) => nowMs < h.untilMs)
-      if (rest.length > 0) this.#held.set(name, rest)
-      else this.#held.delete(name)
-      this.#heldCount -= due.length
-      const record = this.store.get(name, nowMs)
-      for (const h of due) this.#answer(h.get, record, nowMs)
-    }
+    this.#reply(m.origin, { type: 'get-reply', id: m.id, record, pending }, nowMs)
   }
 
   #reply(origin: Address, m: DhtMessage, nowMs: number): void {
@@ -497,7 +465,7 @@ export class DhtNode {
         }
         return
       case 'get-reply':
-        this.#onGetReply(m.id, m.record, nowMs)
+        this.#onGetReply(m.id, m.record, m.pending, nowMs)
         return
       case 'backup':
         this.#keepBackup(src, m.replica, m.record, nowMs)
@@ -505,12 +473,13 @@ export class DhtNode {
     }
   }
 
-  #onGetReply(id: number, record: NameRecord | undefined, nowMs: number): void {
+  #onGetReply(id: number, record: NameRecord | undefined, pending: boolean, nowMs: number): void {
     const p = this.#lookups.get(id)
-    if (p === undefined) {
+    if (p === undefined || p.retryAtMs !== undefined) {
       this.#drop('stray-reply')
       return
     }
+    if (pending) p.pending = true
     if (record !== undefined) {
       const verified = verifyNameRecord(record, nowMs)
       if (!verified.ok || record.name !== p.name) {
@@ -521,7 +490,12 @@ export class DhtNode {
       }
     }
     p.waiting--
-    if (p.waiting <= 0) this.#finish(id, p, nowMs)
+    if (p.waiting > 0) return
+    if (p.best === undefined && p.pending && nowMs + PENDING_RETRY_MS < p.deadlineMs) {
+      p.retryAtMs = nowMs + PENDING_RETRY_MS
+      return
+    }
+    this.#finish(id, p, nowMs)
   }
 
   #finish(id: number, p: PendingLookup, nowMs: number): void {

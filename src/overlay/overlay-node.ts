@@ -80,6 +80,17 @@ import { sameWeights } from './weights.ts'
 export const TABLE_PUSH_INTERVAL_MS = 250
 /** A child of the dead root with no link left promotes itself only after this long alone. */
 export const LONELY_PROMOTE_AFTER_MS = 30_000
+/**
+ * A root without any link dials its known members, first after this long, then at a
+ * doubling interval up to LONELY_DIAL_MAX_MS: after an outage two halves of one overlay
+ * may each be a lone root (the old root came back; its cut-off child promoted itself),
+ * and neither has a reason to contact the other otherwise. A link is all it takes:
+ * the hello exchange shows the two trees, and the younger one merges into the older.
+ */
+export const LONELY_DIAL_MIN_MS = 1000
+export const LONELY_DIAL_MAX_MS = 10_000
+/** Known members a lonely root dials per round. */
+const LONELY_DIALS_PER_ROUND = 3
 /** Most members remembered for re-joining. */
 const MAX_KNOWN_MEMBERS = 256
 /** A shortcut that failed is not dialed again for this long. */
@@ -134,6 +145,9 @@ export class OverlayNode {
   #router: GreedyRouter<LinkId> | undefined
   #routerDirty = true
   readonly #known = new Map<string, string | undefined>()
+  /** When a root without links next dials its known members (LONELY_DIAL_MIN_MS). */
+  #lonelyDialAtMs: number | undefined
+  #lonelyBackoffMs = LONELY_DIAL_MIN_MS
   readonly #join: JoinCandidates
   #lastReport: { size: number; minFree: number } | undefined
   #reportAtMs: number | undefined
@@ -243,6 +257,13 @@ export class OverlayNode {
    */
   networkChanged(nowMs: number, contacts: readonly string[] = []): void {
     for (const e of contacts) this.#remember(e, undefined)
+    if (this.#placement === 'placed') {
+      // A root alone looks for the rest of its overlay at once (contacts first).
+      this.#lonelyBackoffMs = LONELY_DIAL_MIN_MS
+      this.#lonelyDialAtMs = nowMs
+      this.#dialIfLonely(nowMs, contacts)
+      return
+    }
     if (this.#placement !== 'joining' && this.#placement !== 'orphan') return
     if (this.#join.attemptLink !== undefined) return // an attempt is in flight
     const first = contacts.map((endpoint) => ({ name: undefined, endpoint, link: undefined }))
@@ -306,6 +327,7 @@ export class OverlayNode {
 
   tick(nowMs: number): void {
     this.#checkMerge(nowMs)
+    this.#dialIfLonely(nowMs)
     const join = this.#join.tick(nowMs)
     if (join === 'timeout') {
       this.#debug('join: no answer in time')
@@ -337,6 +359,7 @@ export class OverlayNode {
     }
     consider(this.#slots.nextQuarantineEndMs())
     consider(this.#merge.nextDeadlineMs())
+    consider(this.#lonelyDialAtMs)
     consider(this.#reportAtMs)
     consider(this.#childUpdateDueMs())
     for (const p of this.#pings.values()) consider(p.deadlineMs)
@@ -492,6 +515,7 @@ export class OverlayNode {
         this.#remember(m.endpoint, entry.name)
         this.#routerDirty = true
         this.#checkMerge(nowMs)
+        this.#joinThroughNewcomer(entry, m.address !== undefined, nowMs)
         return
       case 'join-request':
         this.#onJoinRequest(entry, m, nowMs)
@@ -637,6 +661,18 @@ export class OverlayNode {
       climb: this.#join.climb,
       avoid: rejoin ? this.#address : undefined,
     })
+  }
+
+  /**
+   * A node waiting out its join back-off tries at once through a member that has just
+   * linked to it (a peer that came back after an outage dials its known members).
+   */
+  #joinThroughNewcomer(entry: LinkEntry, placed: boolean, nowMs: number): void {
+    const waiting = this.#placement === 'orphan' || this.#placement === 'joining'
+    if (!waiting || !placed || this.#join.attemptLink !== undefined || !entry.name) return
+    const first = { name: entry.name, endpoint: entry.endpoint as string, link: entry.id }
+    this.#join.start([first, ...this.#candidates(this.#placement === 'orphan')], 0)
+    this.#nextJoinAttempt(nowMs)
   }
 
   /** Drops the current attempt (its link if it was dialed for it) and tries the next member. */
@@ -992,7 +1028,11 @@ export class OverlayNode {
     const winner = [...this.#links.values()].find(
       (l) => l.open && l.tree && l.name && l.endpoint && l.address && treeWins(l.tree, mine),
     )
-    if (!this.#merge.observe(winner !== undefined, nowMs) || winner === undefined) return
+    // A root with no children has no tree to disturb, and nothing of a re-rooting in
+    // progress to mistake for a split: it merges at once.
+    const alone = this.isRoot && [...this.#slots.held()].length === 0
+    const act = alone ? winner !== undefined : this.#merge.observe(winner !== undefined, nowMs)
+    if (!act || winner === undefined) return
     const contact = { name: winner.name as string, endpoint: winner.endpoint as string }
     this.#debug(`merge: tree of ${contact.endpoint} wins over ours`)
     if (this.isRoot) this.#startMerge(contact, nowMs)
@@ -1003,6 +1043,35 @@ export class OverlayNode {
         encodeMergeHint(contact),
         nowMs,
       )
+  }
+
+  /**
+   * A placed root with no open link dials up to LONELY_DIALS_PER_ROUND known members
+   * (`first` before the others) when its back-off is due; with a link it stands down.
+   */
+  #dialIfLonely(nowMs: number, first: readonly string[] = []): void {
+    const lonely = this.#placement === 'placed' && this.isRoot && !this.#hasOpenLink()
+    if (!lonely || this.#known.size === 0) {
+      this.#lonelyDialAtMs = undefined
+      this.#lonelyBackoffMs = LONELY_DIAL_MIN_MS
+      return
+    }
+    if (this.#lonelyDialAtMs === undefined) {
+      this.#lonelyDialAtMs = nowMs + this.#lonelyBackoffMs
+      return
+    }
+    if (nowMs < this.#lonelyDialAtMs) return
+    const dialing = new Set([...this.#links.values()].map((l) => l.endpoint))
+    const endpoints = [...new Set([...first, ...[...this.#known.keys()].reverse()])]
+    let dialed = 0
+    for (const endpoint of endpoints) {
+      if (dialed >= LONELY_DIALS_PER_ROUND) break
+      if (dialing.has(endpoint) || endpoint === this.endpoint) continue
+      this.#dial(endpoint, 'peer', this.#known.get(endpoint))
+      dialed++
+    }
+    this.#lonelyDialAtMs = nowMs + this.#lonelyBackoffMs
+    this.#lonelyBackoffMs = Math.min(LONELY_DIAL_MAX_MS, this.#lonelyBackoffMs * 2)
   }
 
   /** This root re-joins through a member of the winning tree; its tree follows it. */

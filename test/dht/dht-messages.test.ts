@@ -54,8 +54,9 @@ const EXAMPLES: readonly DhtMessage[] = [
   { type: 'put-ack', id: 1, outcome: 'stored' },
   { type: 'put-ack', id: Number.MAX_SAFE_INTEGER, outcome: 'full' },
   { type: 'get', id: 7, replica: 1, steps: 2, origin: ADDRESS, key: alice.publicKey },
-  { type: 'get-reply', id: 7, record: FRESH },
-  { type: 'get-reply', id: 8, record: undefined },
+  { type: 'get-reply', id: 7, record: FRESH, pending: false },
+  { type: 'get-reply', id: 8, record: undefined, pending: false },
+  { type: 'get-reply', id: 9, record: undefined, pending: true },
   { type: 'backup', id: 0, replica: 2, record: RECORD },
 ]
 
@@ -90,7 +91,14 @@ const arbMessage: fc.Arbitrary<DhtMessage> = fc.oneof(
   fc.record({
     type: fc.constant('get-reply' as const),
     id: arbCount,
-    record: fc.option(arbRecord, { nil: undefined }),
+    record: arbRecord,
+    pending: fc.constant(false),
+  }),
+  fc.record({
+    type: fc.constant('get-reply' as const),
+    id: arbCount,
+    record: fc.constant(undefined),
+    pending: fc.boolean(),
   }),
   fc.record({
     type: fc.constant('backup' as const),
@@ -160,9 +168,16 @@ describe('DHT message codec', () => {
     assert.ok(sameNameRecord(decoded.value.record, RECORD))
     // The short ones of the document's table.
     assert.equal(hex(encodeDhtMessage({ type: 'put-ack', id: 300, outcome: 'full' })), '02ac0207')
-    assert.equal(hex(encodeDhtMessage({ type: 'get-reply', id: 5, record: undefined })), '040500')
     assert.equal(
-      hex(encodeDhtMessage({ type: 'get-reply', id: 5, record: RECORD })),
+      hex(encodeDhtMessage({ type: 'get-reply', id: 5, record: undefined, pending: false })),
+      '040500',
+    )
+    assert.equal(
+      hex(encodeDhtMessage({ type: 'get-reply', id: 5, record: undefined, pending: true })),
+      '040502',
+    )
+    assert.equal(
+      hex(encodeDhtMessage({ type: 'get-reply', id: 5, record: RECORD, pending: false })),
       `040501${RECORD_HEX}`,
     )
     assert.equal(
@@ -192,7 +207,7 @@ describe('DHT message codec', () => {
   it('copies keys and records out of the frame they arrived in', () => {
     const bytes = unhex(`${GOLDEN_GET_HEX}`)
     const get = decodeDhtMessage(bytes)
-    const reply = encodeDhtMessage({ type: 'get-reply', id: 1, record: FRESH })
+    const reply = encodeDhtMessage({ type: 'get-reply', id: 1, record: FRESH, pending: false })
     const decodedReply = decodeDhtMessage(reply)
     bytes.fill(0)
     reply.fill(0)
@@ -245,9 +260,10 @@ describe('DHT message decoder on malformed input', () => {
 
   it('rejects bad flags and outcomes', () => {
     const cases: [string, string, string][] = [
-      ['get-reply found 2', '040502', 'bad-field'],
-      ['get-reply found 255', '0405ff', 'bad-field'],
-      ['get-reply found 2, record after', `040502${RECORD_HEX}`, 'bad-field'],
+      ['get-reply flag 3', '040503', 'bad-field'],
+      ['get-reply flag 255', '0405ff', 'bad-field'],
+      ['get-reply flag 3, record after', `040503${RECORD_HEX}`, 'bad-field'],
+      ['get-reply pending, record after', `040502${RECORD_HEX}`, 'trailing-bytes'],
       ['get-reply not found, record after', `040500${RECORD_HEX}`, 'trailing-bytes'],
       ['put-ack outcome 8', '020508', 'bad-field'],
       ['put-ack outcome 255', '0205ff', 'bad-field'],

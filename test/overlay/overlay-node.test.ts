@@ -149,6 +149,30 @@ describe('overlay node on the in-memory network', () => {
     }
   })
 
+  for (const gapMs of [10_000, 60_000]) {
+    it(`a root cut off for ${gapMs / 1000} s and back finds its lone child again at once`, () => {
+      const net = grow(2, 3)
+      const [root, child] = net.hosts as [SimHost, SimHost]
+      assert.ok(root.overlay.isRoot && child.overlay.parentName === root.overlay.name)
+      net.detach(root)
+      net.runFor(gapMs)
+      // Past LONELY_PROMOTE_AFTER_MS the child has made itself the root of a new tree.
+      assert.equal(child.overlay.isRoot, gapMs > 30_000)
+      net.attach(root)
+      root.overlay.networkChanged(net.now)
+      net.pump(root)
+      const backAt = net.now
+      const whole = (): boolean =>
+        child.overlay.placement === 'placed' &&
+        child.overlay.parentName === root.overlay.name &&
+        root.overlay.isRoot
+      while (!whole() && net.now - backAt < 30_000) net.runFor(10)
+      assert.ok(whole(), 'one tree again, under the old root')
+      // One link round trip and a join: far below any back-off or merge delay.
+      assert.ok(net.now - backAt <= 200, `whole again after ${net.now - backAt} ms`)
+    })
+  }
+
   it('a graceful leave frees the slot at once and the children re-join', () => {
     const net = grow(20, 3)
     const inner = alive(net).find(

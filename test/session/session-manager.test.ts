@@ -145,6 +145,58 @@ describe('session manager on the simulated overlay', () => {
     assert.ok(firstData.atMs - rejoin.atMs < 100)
   })
 
+  it('a stream whose peer is unreachable for 10 minutes holds at most its send buffer, then finishes', (t) => {
+    const { net, stacks } = growSessions(12, 21)
+    const leaves = stacks.filter(
+      (s) => !s.host.overlay.isRoot && s.host.overlay.subtreeSize() === 1,
+    )
+    const [a, b] = leaves as [Stack, Stack]
+    const ref = a.manager.connect(b.identity.name, encodeStreamMeta(9), net.now)
+    // The application writes whenever the stream takes bytes, 64 KiB at a time, for ever
+    // (until told to stop): a pseudo-random stream, so the receiver can check every byte.
+    const total = 24 * 1024 * 1024
+    const bytes = randomBytes(total, 8)
+    const accepted = writeAll(net, a, ref, bytes)
+    const receivedAtB = () =>
+      [...b.received.values()].flat().reduce((n, part) => n + part.length, 0)
+    assert.ok(
+      runUntil(net, () => receivedAtB() >= 2 * 1024 * 1024, 10_000, 1),
+      'flowing',
+    )
+    const session = a.manager.session(ref.session)
+    assert.ok(session)
+    net.detach(b.host)
+    let maxBuffered = 0
+    let maxRetransmit = 0
+    const acceptedBefore = accepted()
+    for (let s = 0; s < 600; s++) {
+      net.runFor(1000)
+      const st = session.srm.stats()
+      maxBuffered = Math.max(maxBuffered, st.sendBufferedBytes)
+      maxRetransmit = Math.max(maxRetransmit, st.retransmitBufferBytes)
+    }
+    const stats = session.srm.stats()
+    assert.equal(stats.state, 'suspended')
+    // What the application could hand over while the peer was away: at most one buffer.
+    const limit = 4 * 1024 * 1024
+    assert.ok(maxBuffered <= limit, `buffered ${maxBuffered} > ${limit}`)
+    assert.ok(maxRetransmit <= limit, `retransmit buffer ${maxRetransmit} > ${limit}`)
+    assert.ok(accepted() - acceptedBefore <= limit, 'writes were held back, not buffered')
+    t.diagnostic(
+      `10 virtual minutes unreachable: send buffer peaked at ${maxBuffered} bytes, ` +
+        `retransmit buffer at ${maxRetransmit}; ${accepted() - acceptedBefore} bytes accepted meanwhile`,
+    )
+    net.attach(b.host)
+    assert.ok(
+      runUntil(net, () => eventsOf(b, 'end').length === 1, 120_000),
+      'finished',
+    )
+    const opened = eventsOf(b, 'stream-opened')[0]?.e
+    assert.ok(opened)
+    assert.deepEqual(concat(b.received.get(key(opened.session, opened.streamId))), bytes)
+    assert.equal(eventsOf(a, 'established').length, 1, 'resumed, not re-established')
+  })
+
   it('drops and counts tampered, replayed and forged records; an unknown session gets no reply', () => {
     const { net, stacks } = growSessions(12, 13)
     const [a, b, m] = [stacks[2], stacks[7], stacks[10]] as [Stack, Stack, Stack]
