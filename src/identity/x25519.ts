@@ -18,9 +18,23 @@ export function x25519PrivateFromSeed(seed: Uint8Array): Uint8Array {
   return new Uint8Array(hash('sha512', seed, 'buffer').subarray(0, 32))
 }
 
+/** Conversions cached by key (hex): a BigInt inversion costs ~0.2 ms, and every link and session handshake with a peer needs its key. */
+const converted = new Map<string, Uint8Array>()
+const MAX_CONVERTED = 4096
+
 /** The X25519 public key of an Ed25519 public key (from a name). */
 export function x25519PublicFromEd25519(publicKey: Uint8Array): Uint8Array {
   if (publicKey.length !== 32) throw new RangeError('an Ed25519 public key is 32 bytes')
+  const id = Buffer.from(publicKey.buffer, publicKey.byteOffset, 32).toString('hex')
+  const cached = converted.get(id)
+  if (cached !== undefined) return Uint8Array.from(cached)
+  const out = convert(publicKey)
+  if (converted.size >= MAX_CONVERTED) converted.delete(converted.keys().next().value as string)
+  converted.set(id, out)
+  return Uint8Array.from(out)
+}
+
+function convert(publicKey: Uint8Array): Uint8Array {
   let y = 0n
   for (let i = 31; i >= 0; i--) y = (y << 8n) | BigInt(publicKey[i] as number)
   y &= (1n << 255n) - 1n // the top bit is the sign of x, not part of y

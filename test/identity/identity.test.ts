@@ -111,6 +111,11 @@ describe('identity', () => {
       const key = decodeName(id.name)
       assert.ok(key.ok)
       assert.deepEqual(x25519PublicFromEd25519(key.value), id.dh.publicKey)
+      // Again, from the cache: the same key, and a copy the caller may change.
+      const again = x25519PublicFromEd25519(key.value)
+      assert.deepEqual(again, id.dh.publicKey)
+      again.fill(0)
+      assert.deepEqual(x25519PublicFromEd25519(key.value), id.dh.publicKey)
     }
   })
 

@@ -41,13 +41,26 @@ export function checkConfig(pattern: HandshakePattern, init: HandshakeInit): rea
   return psks.map((psk) => Uint8Array.from(psk))
 }
 
+/**
+ * Imported static keys by the KeyPair object they came from: a node uses one static key
+ * for every handshake, and importing it (DER wrap, parse, derive the public half) costs
+ * more than a DH. Keyed by object, so a key pair the caller changes in place is not
+ * supported (none does: key pairs are made once).
+ */
+const imports = new WeakMap<KeyPair, { privateKey: Uint8Array; imported: DhKeyPair }>()
+
 export function importStatic(pair: KeyPair): DhKeyPair {
   if (pair.privateKey.length !== DHLEN || pair.publicKey.length !== DHLEN) {
     throw new NoiseError('bad-config', `static keys are ${DHLEN} bytes`)
+  }
+  const known = imports.get(pair)
+  if (known !== undefined && Buffer.from(known.privateKey).equals(pair.privateKey)) {
+    return known.imported
   }
   const imported = importKeyPair(pair.privateKey)
   if (!Buffer.from(imported.publicKey).equals(pair.publicKey)) {
     throw new NoiseError('bad-config', 'the static public key does not match its private key')
   }
+  imports.set(pair, { privateKey: Uint8Array.from(pair.privateKey), imported })
   return imported
 }
