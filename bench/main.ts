@@ -11,7 +11,8 @@
  *             inner node's death (--signal KILL, or STOP for a suspended machine)
  *   session   one session's bulk throughput beside raw TCP, set-up of a first stream to a
  *             fresh name beside a TCP connect, resumption after a move beside a TCP
- *             reconnect (--mb, --runs, --targets, --moves, --gap-ms, --members)
+ *             reconnect (--mb, --runs, --targets, --moves, --gap-ms, --members,
+ *             --only throughput|setup|resume)
  *   memory    a stream whose peer is unreachable for --minutes (10) while the application
  *             keeps writing: the writer process's memory every --sample-s (30) seconds
  */
@@ -54,13 +55,14 @@ const { positionals, values } = parseArgs({
     members: { type: 'string' },
     minutes: { type: 'string' },
     'sample-s': { type: 'string' },
+    only: { type: 'string' },
   },
 })
 const name = positionals[0]
 const bench = name === undefined ? undefined : benches[name]
 if (bench === undefined) {
   process.stderr.write(
-    `usage: npm run bench -- <${Object.keys(benches).join('|')}> [--nodes N] [--seed N] [--dests N] [--attach random|bfs|near] [--seconds S] [--payload BYTES] [--runs N] [--signal KILL|STOP] [--mb N] [--targets N] [--moves N] [--gap-ms MS] [--members N] [--minutes M] [--sample-s S]\n`,
+    `usage: npm run bench -- <${Object.keys(benches).join('|')}> [--nodes N] [--seed N] [--dests N] [--attach random|bfs|near] [--seconds S] [--payload BYTES] [--runs N] [--signal KILL|STOP] [--mb N] [--targets N] [--moves N] [--gap-ms MS] [--members N] [--minutes M] [--sample-s S] [--only PART]\n`,
   )
   process.exitCode = 2
 } else {

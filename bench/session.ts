@@ -572,10 +572,15 @@ export async function benchSession(
   for (const [k, v] of Object.entries(o)) {
     if (!(Number.isInteger(v) && v >= 1)) throw new Error(`--${k}: a positive integer, got ${v}`)
   }
+  const only = args.only
+  if (only !== undefined && !['throughput', 'setup', 'resume'].includes(String(only))) {
+    throw new Error(`--only: throughput, setup or resume, got ${only}`)
+  }
+  const wanted = (part: string): boolean => only === undefined || only === part
   const bytes = o.mb * 1e6
   const tcpRuns: Throughput[] = []
   const semosRuns: Throughput[] = []
-  for (let run = 1; run <= o.runs; run++) {
+  for (let run = 1; run <= (wanted('throughput') ? o.runs : 0); run++) {
     const t = await throughput(false, bytes)
     const s = await throughput(true, bytes)
     tcpRuns.push(t)
@@ -585,11 +590,17 @@ export async function benchSession(
     )
   }
   const net = await overlay(o.members)
-  let setup: SetupFigures
-  let resume: ResumeFigures
+  let setup: SetupFigures = { semosMs: [], tcpMs: [], cacheHits: 0 }
+  let resume: ResumeFigures = {
+    semosMs: [],
+    tcpMs: [],
+    addresses: [],
+    sessionEvents: [],
+    mbDuring: 0,
+  }
   try {
-    setup = await setupTimes(net, o.targets)
-    resume = await resumeTimes(net, o.moves, o.gapMs)
+    if (wanted('setup')) setup = await setupTimes(net, o.targets)
+    if (wanted('resume')) resume = await resumeTimes(net, o.moves, o.gapMs)
   } finally {
     await closeAll(net.all)
   }

@@ -44,6 +44,11 @@ export type SessionInfo =
 /** Handles a stream a peer opened to a listened port. */
 export type StreamHandler = (stream: Duplex, peerName: string) => void
 
+export interface ListenOptions {
+  /** Whether to take streams from `peerName` (default: from anyone). */
+  readonly allow?: (peerName: string) => boolean
+}
+
 /** What `status()` reports. */
 export interface SemosNodeStatus {
   readonly name: string
@@ -76,7 +81,10 @@ export class SemosNode extends EventEmitter<{
   /** This node's permanent name. */
   readonly name: string
   readonly #daemon: OverlayDaemon
-  readonly #listeners = new Map<number, StreamHandler>()
+  readonly #listeners = new Map<
+    number,
+    { handler: StreamHandler; allow: ((peerName: string) => boolean) | undefined }
+  >()
   /** Open sessions by handle: the peer and the session's Duplexes by stream id. */
   readonly #sessions = new Map<
     SessionHandle,
@@ -118,8 +126,10 @@ export class SemosNode extends EventEmitter<{
 
   /**
    * A stream to `port` on the node named `peerName`, usable at once: writes queue until
-   * the session is established. A failed connect destroys it with a SemosStreamError coded
-   * `not-found`, `unreachable` or `refused` (nobody listens on the port). Throws a
+   * the session is established. It emits 'connect' when the peer has taken the stream (as
+   * a net.Socket does once connected). A failed connect destroys it with a
+   * SemosStreamError coded `not-found`, `unreachable`, `refused` (nobody listens on the
+   * port) or `forbidden` (the listener does not take streams from this node). Throws a
    * SemosNodeError (bad-option) for a bad name or port, (closed) after close().
    */
   connect(peerName: string, port: number): Duplex {
@@ -142,16 +152,18 @@ export class SemosNode extends EventEmitter<{
 
   /**
    * Accepts streams peers open to `port`: `handler` gets each as a Duplex with the peer's
-   * name. Throws a SemosNodeError: bad-option (not a port 0..65535), port-in-use.
+   * name. With `allow`, a peer it returns false for is refused (its connect fails with
+   * `forbidden`) before any handler runs. Throws a SemosNodeError: bad-option (not a port
+   * 0..65535), port-in-use.
    */
-  listen(port: number, handler: StreamHandler): void {
+  listen(port: number, handler: StreamHandler, options: ListenOptions = {}): void {
     if (!Number.isInteger(port) || port < 0 || port > MAX_PORT) {
       throw new SemosNodeError('bad-option', `port must be 0..${MAX_PORT}, got ${port}`)
     }
     if (this.#listeners.has(port)) {
       throw new SemosNodeError('port-in-use', `port ${port} has a listener already`)
     }
-    this.#listeners.set(port, handler)
+    this.#listeners.set(port, { handler, allow: options.allow })
   }
 
   /** Stops accepting streams to `port` (streams already open stay); idempotent. */
@@ -256,13 +268,17 @@ export class SemosNode extends EventEmitter<{
 
   #onStreamOpened(handle: SessionHandle, streamId: number, port: number | undefined): void {
     const ref = { session: handle, streamId }
-    const handler = port === undefined ? undefined : this.#listeners.get(port)
+    const listener = port === undefined ? undefined : this.#listeners.get(port)
     const peerName = this.#sessions.get(handle)?.peerName
-    if (handler === undefined || peerName === undefined) {
+    if (listener === undefined || peerName === undefined) {
       this.#daemon.withSessions((m, now) => m.reset(ref, now, RESET_CODE.refused))
       return
     }
-    handler(this.#attach(ref, peerName), peerName)
+    if (listener.allow !== undefined && !listener.allow(peerName)) {
+      this.#daemon.withSessions((m, now) => m.reset(ref, now, RESET_CODE.forbidden))
+      return
+    }
+    listener.handler(this.#attach(ref, peerName), peerName)
   }
 
   #onStreamEvent(e: Extract<SessionEvent, { streamId: number }>): void {
@@ -278,6 +294,9 @@ export class SemosNode extends EventEmitter<{
         return
       case 'writable':
         stream.onWritable()
+        return
+      case 'stream-accepted':
+        stream.onAccepted()
         return
       case 'reset':
         streams.delete(e.streamId)

@@ -24,6 +24,7 @@ import { RESET_CODE } from '../session/srm/srm-types.ts'
  *   not-found       connect: the name has no record in the DHT
  *   unreachable     connect: the peer did not answer the handshake
  *   refused         connect: nobody listens on the port (or the peer refused the session)
+ *   forbidden       connect: the listener does not take streams from this node
  *   reset           the peer reset (destroyed) the stream
  *   protocol-error  the peer broke the stream protocol (reset with code 2)
  *   session-closed  the session ended (the peer closed it, or it stayed suspended too long)
@@ -33,6 +34,7 @@ export type SemosStreamErrorCode =
   | 'not-found'
   | 'unreachable'
   | 'refused'
+  | 'forbidden'
   | 'reset'
   | 'protocol-error'
   | 'session-closed'
@@ -119,6 +121,11 @@ export class SessionStream extends Duplex {
     this.push(null)
   }
 
+  /** The peer took the stream this node opened: 'connect', as a net.Socket emits it. */
+  onAccepted(): void {
+    if (!this.destroyed) this.emit('connect')
+  }
+
   /** The stream's send buffer has room again. */
   onWritable(): void {
     this.#flush()
@@ -130,9 +137,11 @@ export class SessionStream extends Duplex {
     const why =
       code === RESET_CODE.refused
         ? new SemosStreamError('refused', `${this.peerName} refused the stream`)
-        : code === RESET_CODE.protocolError
-          ? new SemosStreamError('protocol-error', `${this.peerName} saw a protocol error`)
-          : new SemosStreamError('reset', `${this.peerName} reset the stream`)
+        : code === RESET_CODE.forbidden
+          ? new SemosStreamError('forbidden', `${this.peerName} does not take streams from us`)
+          : code === RESET_CODE.protocolError
+            ? new SemosStreamError('protocol-error', `${this.peerName} saw a protocol error`)
+            : new SemosStreamError('reset', `${this.peerName} reset the stream`)
     this.destroy(why)
   }
 

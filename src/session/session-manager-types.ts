@@ -166,7 +166,8 @@ export type SessionEvent =
       readonly bytes: Uint8Array
     }
   | {
-      readonly type: 'end' | 'writable' | 'stream-closed'
+      /** `stream-accepted`: the peer took a stream this side opened (before its data). */
+      readonly type: 'end' | 'writable' | 'stream-closed' | 'stream-accepted'
       readonly session: SessionHandle
       readonly streamId: number
     }

@@ -210,6 +210,7 @@ export class Session {
       case 'end':
       case 'writable':
       case 'stream-closed':
+      case 'stream-accepted':
         this.#ctx.event({ type: e.type, session, streamId: e.streamId })
         return
       case 'reset':

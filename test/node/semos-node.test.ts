@@ -116,6 +116,42 @@ describe('SemosNode over loopback TCP', { timeout: 60_000 }, () => {
     b.unlisten(11)
   })
 
+  it("emits 'connect' once the peer has taken the stream, before its first byte", async () => {
+    b.listen(13, (stream) =>
+      stream
+        .on('error', () => {})
+        .end('hello')
+        .resume(),
+    )
+    const stream = a.connect(b.name, 13)
+    const order: string[] = []
+    stream.on('connect', () => order.push('connect'))
+    stream.once('data', () => order.push('data'))
+    stream.end()
+    assert.equal((await receive(stream)).toString(), 'hello')
+    assert.deepEqual(order, ['connect', 'data'])
+    b.unlisten(13)
+  })
+
+  it('a listener with an allow-list refuses other peers: their connect fails with forbidden', async () => {
+    b.listen(
+      15,
+      (stream) =>
+        stream
+          .on('error', () => {})
+          .end('in')
+          .resume(),
+      {
+        allow: (peer) => peer === a.name,
+      },
+    )
+    const refused = await failure(c.connect(b.name, 15))
+    assert.equal(refused.code, 'forbidden')
+    const allowed = a.connect(b.name, 15).end()
+    assert.equal((await receive(allowed)).toString(), 'in')
+    b.unlisten(15)
+  })
+
   it('a connect to a port nobody listens on fails with refused', async () => {
     const error = await failure(a.connect(b.name, 4242))
     assert.equal(error.code, 'refused')

@@ -135,12 +135,21 @@ export type ResumeReason = 'record-received' | 'probe-reply' | 'driver'
 export type CloseReason = 'local' | 'suspend-limit'
 
 /** Reset codes the SRM itself uses; applications may send any other number. */
-export const RESET_CODE = { cancelled: 0, refused: 1, protocolError: 2 } as const
+/**
+ * Why a stream was reset: `refused` — nobody listens on its port; `forbidden` — the
+ * listener does not take streams from this peer (an allow-list).
+ */
+export const RESET_CODE = { cancelled: 0, refused: 1, protocolError: 2, forbidden: 3 } as const
 
 /** What the application (the forwarder) learns from `takeEvents()`, in order. */
 export type SrmEvent =
   | { readonly type: 'stream-opened'; readonly streamId: number; readonly meta: Uint8Array }
   | { readonly type: 'data'; readonly streamId: number; readonly bytes: Uint8Array }
+  /**
+   * The peer took a stream this side opened: its first frame for it that is not a reset
+   * (the taker always announces the stream's window at once). Before any data or end.
+   */
+  | { readonly type: 'stream-accepted'; readonly streamId: number }
   /** The peer half-closed its direction (FIN → the local socket's end()). */
   | { readonly type: 'end'; readonly streamId: number }
   /** The peer reset the stream (RST → destroy(err)); both directions are gone. */

@@ -70,7 +70,11 @@ export class StreamTable {
   #add(id: number, openSent: boolean): Stream {
     const c = this.#config
     const s = new Stream(id, c.peerStreamWindowBytes, c.streamReceiveWindowBytes, openSent)
-    if (s.advertised > INITIAL_STREAM_CREDIT_BYTES) this.pending.streamWindows.set(id, s.advertised)
+    // A stream the peer opened is announced at once, even at the initial credit: that
+    // first window is how the opener learns the stream was taken ('stream-accepted').
+    if (openSent || s.advertised > INITIAL_STREAM_CREDIT_BYTES) {
+      this.pending.streamWindows.set(id, s.advertised)
+    }
     this.streams.set(id, s)
     return s
   }
@@ -181,6 +185,7 @@ export class StreamTable {
       }
       case 'stream-window': {
         const s = this.streams.get(frame.streamId)
+        if (s) this.#accepted(s)
         if (!s || frame.maxOffset <= s.sendLimit) return
         s.sendLimit = frame.maxOffset
         this.ready.add(s.id)
@@ -192,6 +197,13 @@ export class StreamTable {
       default:
         assertNever(frame)
     }
+  }
+
+  /** The peer's first frame about a stream this side opened, other than a reset. */
+  #accepted(s: Stream): void {
+    if (s.accepted) return
+    s.accepted = true
+    this.#events.push({ type: 'stream-accepted', streamId: s.id })
   }
 
   #onOpen(id: number, meta: Uint8Array): void {
@@ -221,6 +233,7 @@ export class StreamTable {
       this.#grantSession()
       return
     }
+    this.#accepted(s)
     const overrun =
       s.received + bytes.length > s.advertised ||
       this.#sessionReceived + bytes.length > this.#sessionAdvertised

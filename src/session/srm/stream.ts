@@ -22,6 +22,8 @@ export class Stream {
   openSent: boolean
   /** write() refused bytes since the last `writable` event. */
   blocked = false
+  /** The peer has taken the stream (its first frame that is not a reset); true if it opened it. */
+  accepted: boolean
   // Receive side.
   received = 0
   consumed = 0
@@ -33,6 +35,7 @@ export class Stream {
     this.sendLimit = sendLimit
     this.advertised = receiveWindow
     this.openSent = openSent
+    this.accepted = openSent
   }
 
   /** Written but not yet acknowledged: what the send buffer holds. */
