@@ -278,6 +278,7 @@ export class SemosNode extends EventEmitter<{
       this.#daemon.withSessions((m, now) => m.reset(ref, now, RESET_CODE.forbidden))
       return
     }
+    this.#daemon.withSessions((m, now) => m.accept(ref, now))
     listener.handler(this.#attach(ref, peerName), peerName)
   }
 

@@ -114,6 +114,16 @@ export class SessionManager {
     return n
   }
 
+  /**
+   * Takes a stream the peer opened (after its `stream-opened` event): the peer's Duplex
+   * emits 'connect'. Implied by the first write, end or consume; refuse with reset().
+   */
+  accept(ref: StreamRef, nowMs: number): void {
+    const session = this.#get(ref.session)
+    session.srm.accept(ref.streamId)
+    session.flush(nowMs)
+  }
+
   end(ref: StreamRef, nowMs: number): void {
     const session = this.#get(ref.session)
     session.srm.end(ref.streamId)

@@ -79,6 +79,11 @@ export class SessionReliability {
     return this.#streams.write(streamId, bytes)
   }
 
+  /** Takes a stream the peer opened: the peer learns it was taken (see StreamTable.accept). */
+  accept(streamId: number): void {
+    if (this.state !== 'closed') this.#streams.accept(streamId)
+  }
+
   /** Half-closes the stream's sending direction after what was written (FIN); idempotent. */
   end(streamId: number): void {
     this.#usable()

@@ -70,11 +70,14 @@ export class StreamTable {
   #add(id: number, openSent: boolean): Stream {
     const c = this.#config
     const s = new Stream(id, c.peerStreamWindowBytes, c.streamReceiveWindowBytes, openSent)
-    // A stream the peer opened is announced at once, even at the initial credit: that
-    // first window is how the opener learns the stream was taken ('stream-accepted').
-    if (openSent || s.advertised > INITIAL_STREAM_CREDIT_BYTES) {
+    // A stream this side opens announces its window with the open. One the peer opened
+    // is announced when the application takes it (accept), even at the initial credit:
+    // that first window is how the opener learns the stream was taken, and a stream
+    // refused at once (a reset) must not have announced anything first.
+    if (!openSent && s.advertised > INITIAL_STREAM_CREDIT_BYTES) {
       this.pending.streamWindows.set(id, s.advertised)
     }
+    s.announced = !openSent
     this.streams.set(id, s)
     return s
   }
@@ -101,6 +104,7 @@ export class StreamTable {
   }
 
   write(id: number, bytes: Uint8Array): number {
+    this.accept(id)
     const s = this.#get(id)
     if (s.sendPhase !== 'open') throw new SrmError('stream-finished', `stream ${id} has ended`)
     const n = Math.min(bytes.length, this.#room(s))
@@ -118,6 +122,7 @@ export class StreamTable {
 
   /** Half-closes this side's direction; idempotent. */
   end(id: number): void {
+    this.accept(id)
     const s = this.#get(id)
     if (s.sendPhase !== 'open') return
     s.sendPhase = 'ending'
@@ -132,8 +137,20 @@ export class StreamTable {
     this.#drop(s)
   }
 
+  /**
+   * The application takes a stream the peer opened: its window goes out, and with it the
+   * peer's `stream-accepted`. Implied by the first consume, write or end; idempotent.
+   */
+  accept(id: number): void {
+    const s = this.streams.get(id)
+    if (!s || s.announced) return
+    s.announced = true
+    this.pending.streamWindows.set(id, s.advertised)
+  }
+
   /** The application has taken `n` delivered bytes of the stream: grant credit again. */
   consume(id: number, n: number): void {
+    this.accept(id)
     const s = this.streams.get(id)
     if (!s || n <= 0) return
     const k = Math.min(n, s.unconsumed)

@@ -24,6 +24,8 @@ export class Stream {
   blocked = false
   /** The peer has taken the stream (its first frame that is not a reset); true if it opened it. */
   accepted: boolean
+  /** Its receive window was announced to the peer (a peer-opened stream: once accepted). */
+  announced = true
   // Receive side.
   received = 0
   consumed = 0

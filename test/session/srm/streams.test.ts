@@ -81,7 +81,7 @@ describe('streams', () => {
     assert.equal(p.b.eventsOf('stream-opened').length, 2)
   })
 
-  it('tells the opener its stream was taken, before any of its data, and never for a refusal', () => {
+  it('tells the opener its stream was taken once the taker accepts it, never for a refusal', () => {
     // The taker's window is the initial credit: nothing but the acceptance makes it speak.
     const p = new Pair({
       a: { maxStreams: 3 },
@@ -90,22 +90,36 @@ describe('streams', () => {
     const taken = p.a.srm.openStream()
     const refused = p.a.srm.openStream()
     p.runFor(200)
-    assert.deepEqual(p.a.eventsOf('stream-accepted'), [
-      { type: 'stream-accepted', streamId: taken },
-    ])
     assert.deepEqual(p.a.eventsOf('reset'), [
       { type: 'reset', streamId: refused, code: RESET_CODE.refused },
     ])
-    // The taker writes at once: its data comes after the acceptance, which is not repeated.
-    const back = p.b.eventsOf('stream-opened')[0]
-    assert.ok(back)
-    p.b.srm.write(back.streamId, pattern(10))
+    assert.deepEqual(p.a.eventsOf('stream-accepted'), [], 'not taken yet')
+    const opened = p.b.eventsOf('stream-opened')[0]
+    assert.ok(opened)
+    p.b.srm.accept(opened.streamId)
+    p.runFor(200)
+    assert.deepEqual(p.a.eventsOf('stream-accepted'), [
+      { type: 'stream-accepted', streamId: taken },
+    ])
+    // The taker writes: its data comes after the acceptance, which is not repeated.
+    p.b.srm.write(opened.streamId, pattern(10))
     p.runFor(200)
     const kinds = p.a.events
       .filter((e) => 'streamId' in e && e.streamId === taken)
       .map((e) => e.type)
-    assert.deepEqual(kinds.slice(0, 2), ['stream-accepted', 'data'])
-    assert.equal(p.a.eventsOf('stream-accepted').length, 1)
+    assert.deepEqual(kinds, ['stream-accepted', 'data'])
+  })
+
+  it('a stream the taker writes to without accepting is accepted by the write', () => {
+    const p = new Pair({})
+    const id = p.a.srm.openStream()
+    p.runFor(200)
+    const opened = p.b.eventsOf('stream-opened')[0]
+    assert.ok(opened)
+    p.b.srm.write(opened.streamId, pattern(10))
+    p.runFor(200)
+    const kinds = p.a.events.filter((e) => 'streamId' in e && e.streamId === id).map((e) => e.type)
+    assert.deepEqual(kinds, ['stream-accepted', 'data'])
   })
 
   it('a slow reader bounds what is in flight and buffered (flow control)', () => {
