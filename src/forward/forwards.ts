@@ -14,8 +14,6 @@
 import { createServer, type Server, type Socket, connect as tcpConnect } from 'node:net'
 import type { Duplex } from 'node:stream'
 import { CodedError } from '../core/coded-error.ts'
-import type { SemosNode } from '../node/semos-node.ts'
-import type { SemosStreamErrorCode } from '../node/session-stream.ts'
 import type { DynamicForward, ExposeForward, ForwardSpec, LocalForward } from './forward-spec.ts'
 import {
   encodeReply,
@@ -42,8 +40,23 @@ export class ForwardError extends CodedError<ForwardErrorCode> {}
 /** Turns a name or an alias into a name, or undefined (no such name or alias). */
 export type ResolveName = (nameOrAlias: string) => string | undefined
 
+/**
+ * What forwards need of a node: the library's stream API (SemosNode has it). Streams
+ * fail with an error whose `code` says why (`not-found`, `unreachable`, `refused`,
+ * `forbidden`, …) and emit 'connect' once the peer took them.
+ */
+export interface StreamNode {
+  connect(peerName: string, port: number): Duplex
+  listen(
+    port: number,
+    handler: (stream: Duplex, peerName: string) => void,
+    options?: { readonly allow?: (peerName: string) => boolean },
+  ): void
+  unlisten(port: number): void
+}
+
 export interface ForwardsInit {
-  readonly node: SemosNode
+  readonly node: StreamNode
   readonly resolve?: ResolveName
   readonly maxConnections?: number
   /** Who may use an exposed port when its spec names nobody (default: nobody). */
@@ -70,7 +83,7 @@ interface Running {
 }
 
 export class Forwards {
-  readonly #node: SemosNode
+  readonly #node: StreamNode
   readonly #resolve: ResolveName
   readonly #maxConnections: number
   readonly #defaultAllow: (peerName: string) => boolean
@@ -229,7 +242,7 @@ export class Forwards {
     const onError = (error: Error): void => {
       stream.off('connect', onConnect)
       this.#failed(error)
-      const code = (error as { code?: SemosStreamErrorCode }).code
+      const code = (error as { code?: string }).code
       socket.end(encodeReply(socksReplyFor(code)))
       socket.destroySoon()
     }
@@ -298,7 +311,7 @@ export class Forwards {
 }
 
 /** The SOCKS reply for a stream that failed with `code`. */
-export function socksReplyFor(code: SemosStreamErrorCode | undefined): ReplyCode {
+export function socksReplyFor(code: string | undefined): ReplyCode {
   switch (code) {
     case 'not-found':
     case 'unreachable':
