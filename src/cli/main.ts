@@ -4,11 +4,12 @@
  * (errors.ts) and at most one line on stderr.
  */
 import { Command, CommanderError } from 'commander'
+import { registerForward } from './commands/forward.ts'
 import { registerId } from './commands/id.ts'
 import { registerLookup } from './commands/lookup.ts'
-import { registerNode } from './commands/node.ts'
 import { registerPing } from './commands/ping.ts'
 import { registerStatus } from './commands/status.ts'
+import { registerUp } from './commands/up.ts'
 import { EXIT_OK, EXIT_USAGE, errorLine, exitCodeFor } from './errors.ts'
 import { type Io, processIo } from './io.ts'
 
@@ -29,7 +30,8 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
     command = action.name()
   })
   registerId(program, io)
-  registerNode(program, io)
+  registerUp(program, io)
+  registerForward(program, io)
   registerLookup(program, io)
   registerPing(program, io)
   registerStatus(program, io)

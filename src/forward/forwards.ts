@@ -91,6 +91,8 @@ export class Forwards {
   #connections = 0
   /** Counters for status and metrics. */
   readonly counters = { accepted: 0, refusedLimit: 0, failed: {} as Record<string, number> }
+  /** Bytes of closed local connections: `in` from the peers to the applications, `out` back. */
+  readonly bytes = { in: 0, out: 0 }
 
   constructor(init: ForwardsInit) {
     this.#node = init.node
@@ -190,6 +192,8 @@ export class Forwards {
     socket.once('close', () => {
       this.#connections--
       sockets.delete(socket)
+      this.bytes.in += socket.bytesWritten
+      this.bytes.out += socket.bytesRead
     })
     return true
   }

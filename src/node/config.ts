@@ -93,6 +93,11 @@ const KEYS = [
   'q',
   'replicas',
   'record_lifetime_ms',
+  'forward',
+  'socks',
+  'expose',
+  'expose_allow',
+  'metrics',
 ] as const
 
 /**
@@ -152,6 +157,57 @@ export function resolveDaemonOptions(
     recordLifetimeMs: get.int('record_lifetime_ms', 1) ?? DEFAULT_RECORD_LIFETIME_MS,
   }
   return { options, logLevel, configPath: file?.path }
+}
+
+/** What `semos up` forwards, as the config file and flags give it (specs still text). */
+export interface ForwardSettings {
+  /** `-L` specs: `[bind_address:]port:NAME:port`. */
+  readonly local: readonly string[]
+  /** `-D` specs: `[bind_address:]port`. */
+  readonly dynamic: readonly string[]
+  /** expose specs: `[host:]port` or `port:host:hostport`. */
+  readonly expose: readonly string[]
+  /** Who may use the exposed ports: names or aliases, or '*' for anyone; undefined: the default. */
+  readonly exposeAllow: readonly string[] | '*' | undefined
+  /** `[host:]port` of the metrics endpoint; undefined: off. */
+  readonly metrics: string | undefined
+  /** Where the forwards came from, for error messages. */
+  readonly where: { readonly local: string; readonly dynamic: string; readonly expose: string }
+}
+
+/** The config file's path and the forwarding settings in it (flags are the command's to merge). */
+export function resolveForwardSettings(
+  flags: Pick<ConfigFlags, 'config'>,
+  env: Env,
+  paths: DefaultPaths = defaultPaths(),
+): ForwardSettings & { readonly configPath: string } {
+  const file = loadConfig(flags, env, paths)
+  const get = new Getter(file)
+  const list = (key: string): string[] => {
+    const v = file?.table[key]
+    if (v === undefined) return []
+    if (!Array.isArray(v) || !v.every((s) => typeof s === 'string' && s !== '')) {
+      throw invalid(get.where(key), 'an array of non-empty strings', v)
+    }
+    return v as string[]
+  }
+  const allow = file?.table.expose_allow
+  let exposeAllow: readonly string[] | '*' | undefined
+  if (allow === '*') exposeAllow = '*'
+  else if (allow !== undefined) exposeAllow = list('expose_allow')
+  return {
+    configPath: file?.path ?? resolve(flags.config ?? (env.SEMOS_CONFIG || paths.configFile)),
+    local: list('forward'),
+    dynamic: list('socks'),
+    expose: list('expose'),
+    exposeAllow,
+    metrics: get.string('metrics', '"[host:]port"'),
+    where: {
+      local: get.where('forward'),
+      dynamic: get.where('socks'),
+      expose: get.where('expose'),
+    },
+  }
 }
 
 /**

@@ -110,7 +110,7 @@ function connectionError(err: NodeJS.ErrnoException, path: string): ControlError
   if (err.code === 'ENOENT' || err.code === 'ECONNREFUSED') {
     return new ControlError(
       'daemon-not-running',
-      `no semos daemon is running (no control socket at ${path}); start one with: semos node`,
+      `no semos daemon is running (no control socket at ${path}); start one with: semos up`,
     )
   }
   return new ControlError('connection', `cannot talk to the daemon at ${path}: ${err.message}`)

@@ -123,6 +123,11 @@ export class OverlayDaemon implements Daemon {
     })
   }
 
+  /** Drops and internal errors by reason, since start (a live view). */
+  get drops(): Readonly<Record<string, number>> {
+    return this.#drops
+  }
+
   get overlay(): OverlayNode | undefined {
     return this.#overlay
   }

@@ -38,7 +38,9 @@ export { SemosStreamError, type SemosStreamErrorCode } from './session-stream.ts
 /** A session change, as the 'session' event reports it. */
 export type SessionInfo =
   | { readonly type: 'established'; readonly peerName: string; readonly initiator: boolean }
-  | { readonly type: 'suspended' | 'resumed'; readonly peerName: string }
+  | { readonly type: 'suspended'; readonly peerName: string }
+  /** `suspendedForMs`: how long the session was suspended (0 if it never was). */
+  | { readonly type: 'resumed'; readonly peerName: string; readonly suspendedForMs: number }
   | { readonly type: 'closed'; readonly peerName: string; readonly reason: SessionCloseReason }
 
 /** Handles a stream a peer opened to a listened port. */
@@ -99,6 +101,18 @@ export class SemosNode extends EventEmitter<{
     this.name = daemon.name
     daemon.onSession = (e) => this.#onSession(e)
     daemon.onAddress = (address) => this.emit('address', address?.toString())
+  }
+
+  /** Sessions known to the library (established, maybe suspended). */
+  get sessionCount(): number {
+    return this.#sessions.size
+  }
+
+  /** Streams open over all sessions. */
+  get streamCount(): number {
+    let n = 0
+    for (const s of this.#sessions.values()) n += s.streams.size
+    return n
   }
 
   /** This node's overlay address, once it has joined. */
@@ -241,10 +255,15 @@ export class SemosNode extends EventEmitter<{
         this.#session(e.session, e.peerName)
         this.emit('session', { type: e.type, peerName: e.peerName, initiator: e.initiator })
         return
-      case 'suspended':
-      case 'resumed': {
+      case 'suspended': {
         const peerName = this.#sessions.get(e.session)?.peerName
         if (peerName !== undefined) this.emit('session', { type: e.type, peerName })
+        return
+      }
+      case 'resumed': {
+        const peerName = this.#sessions.get(e.session)?.peerName
+        const { suspendedForMs } = e
+        if (peerName !== undefined) this.emit('session', { type: e.type, peerName, suspendedForMs })
         return
       }
       case 'closed': {

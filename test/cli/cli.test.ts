@@ -86,7 +86,7 @@ describe('semos command line', () => {
     assert.equal(run.stdout, '')
     assert.equal(
       run.stderr,
-      `semos: lookup: no semos daemon is running (no control socket at ${controlSocketPath(dir)}); start one with: semos node\n`,
+      `semos: lookup: no semos daemon is running (no control socket at ${controlSocketPath(dir)}); start one with: semos up\n`,
     )
   })
 
@@ -97,11 +97,11 @@ describe('semos command line', () => {
     const badFlag = await semos('ping', KNOWN, '--count', 'zero')
     assert.equal(badFlag.code, 2)
     assert.match(badFlag.stderr, /^semos: .*expected a positive integer\n$/)
-    const badListen = await semos('node', '--state-dir', fresh(), '--listen', '7400')
+    const badListen = await semos('up', '--state-dir', fresh(), '--listen', '7400')
     assert.deepEqual(badListen, {
       code: 2,
       stdout: '',
-      stderr: 'semos: node: --listen: expected "host:port", got "7400"\n',
+      stderr: 'semos: up: --listen: expected "host:port", got "7400"\n',
     })
     assert.equal((await semos('frobnicate')).code, 2)
   })
@@ -109,7 +109,7 @@ describe('semos command line', () => {
   it('shows help with exit 0', async () => {
     const run = await semos('--help')
     assert.equal(run.code, 0)
-    for (const command of ['id', 'node', 'lookup', 'ping', 'status']) {
+    for (const command of ['id', 'up', 'forward', 'expose', 'lookup', 'ping', 'status']) {
       assert.match(run.stdout, new RegExp(`\\n  ${command}\\b`))
     }
     const sub = await semos('ping', '--help')

@@ -129,7 +129,7 @@ describe('control channel', () => {
       assert.equal(err.code, 'daemon-not-running')
       assert.equal(
         err.message,
-        `no semos daemon is running (no control socket at ${missing}); start one with: semos node`,
+        `no semos daemon is running (no control socket at ${missing}); start one with: semos up`,
       )
       return true
     })
