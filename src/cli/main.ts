@@ -4,6 +4,7 @@
  * (errors.ts) and at most one line on stderr.
  */
 import { Command, CommanderError } from 'commander'
+import { registerAlias } from './commands/alias.ts'
 import { registerForward } from './commands/forward.ts'
 import { registerId } from './commands/id.ts'
 import { registerLookup } from './commands/lookup.ts'
@@ -35,6 +36,7 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
   registerLookup(program, io)
   registerPing(program, io)
   registerStatus(program, io)
+  registerAlias(program, io)
   try {
     await program.parseAsync([...argv], { from: 'user' })
     return EXIT_OK

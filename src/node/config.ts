@@ -159,14 +159,23 @@ export function resolveDaemonOptions(
   return { options, logLevel, configPath: file?.path }
 }
 
+/** An exposed port as the config file gives it; `allow` undefined: expose_allow's default. */
+export interface ExposeEntry {
+  readonly spec: string
+  readonly allow?: readonly string[] | '*'
+}
+
 /** What `semos up` forwards, as the config file and flags give it (specs still text). */
 export interface ForwardSettings {
   /** `-L` specs: `[bind_address:]port:NAME:port`. */
   readonly local: readonly string[]
   /** `-D` specs: `[bind_address:]port`. */
   readonly dynamic: readonly string[]
-  /** expose specs: `[host:]port` or `port:host:hostport`. */
-  readonly expose: readonly string[]
+  /**
+   * expose entries: a spec (`[host:]port` or `port:host:hostport`), or in the file
+   * `{ spec = "…", allow = ["laptop"] }` (or `allow = "*"`) for one with its own allow-list.
+   */
+  readonly expose: readonly ExposeEntry[]
   /** Who may use the exposed ports: names or aliases, or '*' for anyone; undefined: the default. */
   readonly exposeAllow: readonly string[] | '*' | undefined
   /** `[host:]port` of the metrics endpoint; undefined: off. */
@@ -199,7 +208,7 @@ export function resolveForwardSettings(
     configPath: file?.path ?? resolve(flags.config ?? (env.SEMOS_CONFIG || paths.configFile)),
     local: list('forward'),
     dynamic: list('socks'),
-    expose: list('expose'),
+    expose: exposeEntries(file?.table.expose, get.where('expose')),
     exposeAllow,
     metrics: get.string('metrics', '"[host:]port"'),
     where: {
@@ -208,6 +217,26 @@ export function resolveForwardSettings(
       expose: get.where('expose'),
     },
   }
+}
+
+function exposeEntries(v: unknown, where: string): ExposeEntry[] {
+  if (v === undefined) return []
+  const expected = 'an array of specs ("8080") or { spec = "8080", allow = ["NAME", …] or "*" }'
+  if (!Array.isArray(v)) throw invalid(where, expected, v)
+  return v.map((e: unknown): ExposeEntry => {
+    if (typeof e === 'string' && e !== '') return { spec: e }
+    if (typeof e !== 'object' || e === null || Array.isArray(e)) throw invalid(where, expected, e)
+    const { spec, allow, ...rest } = e as Record<string, unknown>
+    if (Object.keys(rest).length > 0 || typeof spec !== 'string' || spec === '') {
+      throw invalid(where, expected, e)
+    }
+    if (allow === undefined) return { spec }
+    if (allow === '*') return { spec, allow }
+    if (!Array.isArray(allow) || !allow.every((a) => typeof a === 'string' && a !== '')) {
+      throw invalid(where, expected, e)
+    }
+    return { spec, allow: allow as string[] }
+  })
 }
 
 /**

@@ -6,24 +6,12 @@
  * new one, so a SOCKS server can keep using the one it has while the file is
  * edited and swap in a reloaded one. See docs/petnames.md.
  */
-import { randomBytes } from 'node:crypto'
-import {
-  closeSync,
-  fchmodSync,
-  fsyncSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  realpathSync,
-  renameSync,
-  statSync,
-  unlinkSync,
-  writeSync,
-} from 'node:fs'
+import { readFileSync, statSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import { parse, TomlError } from 'smol-toml'
 import { CodedError } from '../core/coded-error.ts'
 import { canonicalName, decodeName, NAME_LENGTH } from '../identity/name.ts'
+import { type AtomicWriteError, writeFileAtomically } from './atomic-file.ts'
 import { type ConfigFlags, type DefaultPaths, defaultPaths, type Env } from './config.ts'
 
 export const PETNAMES_FILE = 'petnames.toml'
@@ -364,58 +352,15 @@ function expectedName(value: unknown): string {
   return `expected a name (${NAME_LENGTH} characters of a-z and 2-7), got ${show(value)}${detail}`
 }
 
-/** Temporary file in the same directory, 0600, flushed, then renamed over the target. */
+/** writeFileAtomically, its failure as this module's one-line error. */
 function writeAtomically(target: string, text: string): void {
-  let file = target
-  let tmp: string | undefined
   try {
-    file = realTarget(target)
-    mkdirSync(dirname(file), { recursive: true, mode: 0o700 })
-    tmp = `${file}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`
-    const fd = openSync(tmp, 'wx', 0o600)
-    try {
-      fchmodSync(fd, 0o600) // whatever the umask
-      writeSync(fd, text)
-      fsyncSync(fd)
-    } finally {
-      closeSync(fd)
-    }
-    renameSync(tmp, file)
-    tmp = undefined
-    syncDirectory(dirname(file))
+    writeFileAtomically(target, text)
   } catch (err) {
     throw new PetnamesError(
       'petnames-unwritable',
-      `cannot write petnames file ${file}: ${reason(err)}`,
+      `cannot write petnames file ${(err as AtomicWriteError).file ?? target}: ${reason(err)}`,
     )
-  } finally {
-    if (tmp !== undefined) {
-      try {
-        unlinkSync(tmp)
-      } catch {
-        // never created: nothing to clean up
-      }
-    }
-  }
-}
-
-/** Through a symbolic link (a petnames file kept with one's dotfiles), to the file itself. */
-function realTarget(target: string): string {
-  try {
-    return realpathSync(target)
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return target
-    throw err
-  }
-}
-
-/** Makes the rename durable, so a crash cannot bring back the old file. */
-function syncDirectory(dir: string): void {
-  const fd = openSync(dir, 'r')
-  try {
-    fsyncSync(fd)
-  } finally {
-    closeSync(fd)
   }
 }
 

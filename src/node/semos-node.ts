@@ -26,6 +26,7 @@ import { RESET_CODE } from '../session/srm/srm-types.ts'
 import { encodeStreamMeta, MAX_PORT } from '../session/stream-meta.ts'
 import { type OverlayDaemon, startDaemon } from './daemon.ts'
 import { resolveNodeOptions, SemosNodeError, type SemosNodeOptions } from './node-options.ts'
+import { SessionEntry, type SessionRow } from './session-ledger.ts'
 import { SessionStream } from './session-stream.ts'
 
 export {
@@ -33,6 +34,7 @@ export {
   type SemosNodeErrorCode,
   type SemosNodeOptions,
 } from './node-options.ts'
+export type { SessionPhase, SessionRow } from './session-ledger.ts'
 export { SemosStreamError, type SemosStreamErrorCode } from './session-stream.ts'
 
 /** A session change, as the 'session' event reports it. */
@@ -56,7 +58,7 @@ export interface SemosNodeStatus {
   readonly name: string
   /** This node's overlay address, if it has joined. */
   readonly address: string | undefined
-  readonly sessions: readonly { readonly peerName: string; readonly streams: number }[]
+  readonly sessions: readonly SessionRow[]
   /** The daemon's status (links, overlay, DHT, counters). */
   readonly overlay: unknown
 }
@@ -87,11 +89,10 @@ export class SemosNode extends EventEmitter<{
     number,
     { handler: StreamHandler; allow: ((peerName: string) => boolean) | undefined }
   >()
-  /** Open sessions by handle: the peer and the session's Duplexes by stream id. */
-  readonly #sessions = new Map<
-    SessionHandle,
-    { peerName: string; streams: Map<number, SessionStream> }
-  >()
+  /** Open sessions by handle: the peer, the session's Duplexes by stream id, its history. */
+  readonly #sessions = new Map<SessionHandle, SessionEntry>()
+  /** Wall-clock ms of this node's last placement in the overlay (a join or re-join). */
+  #placedAtMs: number | undefined
   #closing: Promise<void> | undefined
 
   /** Use createNode. */
@@ -100,7 +101,10 @@ export class SemosNode extends EventEmitter<{
     this.#daemon = daemon
     this.name = daemon.name
     daemon.onSession = (e) => this.#onSession(e)
-    daemon.onAddress = (address) => this.emit('address', address?.toString())
+    daemon.onAddress = (address) => {
+      if (address !== undefined) this.#placedAtMs = Date.now()
+      this.emit('address', address?.toString())
+    }
   }
 
   /** Sessions known to the library (established, maybe suspended). */
@@ -187,10 +191,9 @@ export class SemosNode extends EventEmitter<{
 
   /** The node's sessions and the daemon's status. */
   async status(): Promise<SemosNodeStatus> {
-    const sessions = [...this.#sessions.values()].map((s) => ({
-      peerName: s.peerName,
-      streams: s.streams.size,
-    }))
+    const sessions = [...this.#sessions].map(([handle, s]) =>
+      s.row(this.#daemon.withSessions((m) => m.session(handle)?.srm.stats().srttMs)),
+    )
     const overlay = await this.#daemon.handle('status', {})
     return { name: this.name, address: this.address, sessions, overlay }
   }
@@ -233,17 +236,21 @@ export class SemosNode extends EventEmitter<{
   }
 
   #attach(ref: StreamRef, peerName: string): SessionStream {
+    const entry = this.#session(ref.session, peerName)
     const stream = new SessionStream(ref, peerName, {
       call: (fn) => this.#daemon.withSessions(fn),
+      sent: (n) => {
+        entry.bytesOut += n
+      },
     })
-    this.#session(ref.session, peerName).streams.set(ref.streamId, stream)
+    entry.streams.set(ref.streamId, stream)
     return stream
   }
 
   #session(handle: SessionHandle, peerName: string) {
     let s = this.#sessions.get(handle)
     if (s === undefined) {
-      s = { peerName, streams: new Map() }
+      s = new SessionEntry(peerName, Date.now())
       this.#sessions.set(handle, s)
     }
     return s
@@ -252,18 +259,22 @@ export class SemosNode extends EventEmitter<{
   #onSession(e: SessionEvent): void {
     switch (e.type) {
       case 'established':
-        this.#session(e.session, e.peerName)
+        this.#session(e.session, e.peerName).established(e.initiator, Date.now())
         this.emit('session', { type: e.type, peerName: e.peerName, initiator: e.initiator })
         return
       case 'suspended': {
-        const peerName = this.#sessions.get(e.session)?.peerName
-        if (peerName !== undefined) this.emit('session', { type: e.type, peerName })
+        const s = this.#sessions.get(e.session)
+        if (s === undefined) return
+        s.suspended(Date.now())
+        this.emit('session', { type: e.type, peerName: s.peerName })
         return
       }
       case 'resumed': {
-        const peerName = this.#sessions.get(e.session)?.peerName
+        const s = this.#sessions.get(e.session)
+        if (s === undefined) return
         const { suspendedForMs } = e
-        if (peerName !== undefined) this.emit('session', { type: e.type, peerName, suspendedForMs })
+        s.resumed(suspendedForMs, this.#placedAtMs, Date.now())
+        this.emit('session', { type: e.type, peerName: s.peerName, suspendedForMs })
         return
       }
       case 'closed': {
@@ -302,11 +313,13 @@ export class SemosNode extends EventEmitter<{
   }
 
   #onStreamEvent(e: Extract<SessionEvent, { streamId: number }>): void {
-    const streams = this.#sessions.get(e.session)?.streams
+    const entry = this.#sessions.get(e.session)
+    const streams = entry?.streams
     const stream = streams?.get(e.streamId)
-    if (streams === undefined || stream === undefined) return
+    if (entry === undefined || streams === undefined || stream === undefined) return
     switch (e.type) {
       case 'data':
+        entry.bytesIn += e.bytes.length
         stream.onData(e.bytes)
         return
       case 'end':

@@ -5,23 +5,32 @@
  *
  *   status                the daemon's status, plus sessions and forwards
  *   lookup, ping          the daemon's
- *   forward-add           { kind: 'local'|'dynamic'|'expose', spec, allow?: string[] | '*' }
- *   forward-remove        { id }
+ *   forward-add           { kind: 'local'|'dynamic'|'expose', spec, allow?: string[] | '*',
+ *                           save?: true (also write it to the config file) }
+ *   forward-remove        { id, save?: true (also take it out of the config file) }
  *   forwards              the running forwards
+ *   network-down          cut every link and make none (a pulled cable; for demos and tests)
+ *   network-up            { via?: host:port[] }: back on the network, re-joining through `via`
  *
  * Every forward's error is a one-line ControlError whose remoteCode says which
- * (bad-spec, port-in-use, exists, unknown-name, bad-address, not-found).
+ * (bad-spec, port-in-use, exists, unknown-name, bad-address, not-found,
+ * config-unwritable).
  */
+import { readFileSync, statSync } from 'node:fs'
+import { isDeepStrictEqual } from 'node:util'
+import { parse } from 'smol-toml'
 
 import { type ForwardSpec, parseForwardSpec } from '../forward/forward-spec.ts'
-import { ForwardError, type ForwardInfo, Forwards } from '../forward/forwards.ts'
+import { ForwardError, type ForwardInfo, Forwards, forwardId } from '../forward/forwards.ts'
 import { semosNameFromHost } from '../forward/socks5.ts'
 import { canonicalName } from '../identity/name.ts'
+import { writeFileAtomically } from './atomic-file.ts'
+import { setTopLevel, type TomlValue } from './config-edit.ts'
 import { ControlError } from './control.ts'
 import type { OverlayDaemon } from './daemon.ts'
 import type { Logger } from './logger.ts'
 import { type MetricsServer, NodeMetrics, parseMetricsListen, serveMetrics } from './metrics.ts'
-import type { Petnames } from './petnames.ts'
+import { Petnames } from './petnames.ts'
 import { SemosNode, type SessionInfo } from './semos-node.ts'
 
 export type ForwardKindName = ForwardSpec['kind']
@@ -33,6 +42,15 @@ export interface ServiceInit {
   /** Who may use an exposed port when the expose names nobody: default the petnames' names. */
   readonly exposeAllow?: readonly string[] | '*'
   readonly metrics?: string
+  /** The config file `--save` writes forwards to. */
+  readonly configPath?: string
+}
+
+/** The config file's key for each kind of forward. */
+const CONFIG_KEY: Record<ForwardKindName, string> = {
+  local: 'forward',
+  dynamic: 'socks',
+  expose: 'expose',
 }
 
 export class Service {
@@ -41,6 +59,9 @@ export class Service {
   readonly #daemon: OverlayDaemon
   readonly #log: Logger
   #petnames: Petnames
+  /** The petnames file's mtime when last read: an edit by hand is picked up on next use. */
+  #petnamesMtimeMs: number | undefined
+  readonly #configPath: string | undefined
   readonly #defaultAllow: readonly string[] | '*' | undefined
   #metricsServer: MetricsServer | undefined
   readonly #counts = { suspensions: 0, resumptions: 0 }
@@ -50,6 +71,8 @@ export class Service {
     this.#daemon = init.daemon
     this.#log = init.log
     this.#petnames = init.petnames
+    this.#petnamesMtimeMs = mtimeMs(init.petnames.path)
+    this.#configPath = init.configPath
     this.node = new SemosNode(init.daemon)
     this.#defaultAllow = init.exposeAllow
     this.forwards = new Forwards({
@@ -63,6 +86,7 @@ export class Service {
 
   /** A name, an alias, or `ALIAS.semos`, as a name; undefined if none of them. */
   resolve(text: string): string | undefined {
+    this.#reloadPetnames()
     return this.#petnames.resolve(semosNameFromHost(text) ?? text) ?? canonicalName(text)
   }
 
@@ -81,6 +105,7 @@ export class Service {
     kind: ForwardKindName,
     text: string,
     allow?: readonly string[] | '*',
+    save = false,
   ): Promise<ForwardInfo> {
     const parsed = parseForwardSpec(kind, text)
     if (!parsed.ok) throw ControlError.remote('bad-spec', parsed.detail)
@@ -92,14 +117,51 @@ export class Service {
         return name
       })
     }
+    let info: ForwardInfo
     try {
-      const info = await this.forwards.add(parsed.value, names)
-      this.#log.info({ forward: info.id, bound: info.bound }, 'forward added')
-      return info
+      info = await this.forwards.add(parsed.value, names)
     } catch (error) {
       if (error instanceof ForwardError) throw ControlError.remote(error.code, error.message)
       throw error
     }
+    if (save) {
+      try {
+        // As the user wrote it (aliases stay aliases): the file is theirs to read.
+        const entry: TomlValue = allow === undefined ? text : { spec: text, allow }
+        this.#editConfig(CONFIG_KEY[kind], (entries) =>
+          entries.some((e) => isDeepStrictEqual(e, entry)) ? entries : [...entries, entry],
+        )
+      } catch (error) {
+        // All or nothing: a forward the user asked to keep but that would not survive a
+        // restart is taken down again, with the reason.
+        await this.forwards.remove(info.id)
+        throw error
+      }
+    }
+    this.#log.info({ forward: info.id, bound: info.bound, saved: save }, 'forward added')
+    return info
+  }
+
+  /** Stops a forward, and with `save` takes it out of the config file too. */
+  async removeForward(id: string, save = false): Promise<{ removed: string; unsaved?: number }> {
+    const running = this.forwards.list().find((f) => f.id === id)
+    if (running === undefined) throw ControlError.remote('not-found', `no forward ${id}`)
+    let unsaved: number | undefined
+    if (save) {
+      const kind = running.spec.kind
+      this.#editConfig(CONFIG_KEY[kind], (entries) => {
+        const kept = entries.filter((e) => {
+          const spec = typeof e === 'string' ? e : isSpecTable(e) ? e.spec : undefined
+          const parsed = spec === undefined ? undefined : parseForwardSpec(kind, spec)
+          return !(parsed?.ok === true && forwardId(parsed.value) === id)
+        })
+        unsaved = entries.length - kept.length
+        return kept
+      })
+    }
+    await this.forwards.remove(id)
+    this.#log.info({ forward: id, unsaved }, 'forward removed')
+    return { removed: id, ...(unsaved !== undefined && { unsaved }) }
   }
 
   async handle(method: string, params: Record<string, unknown>): Promise<unknown> {
@@ -114,14 +176,22 @@ export class Service {
         if (allow !== undefined && allow !== '*' && !isStringArray(allow)) {
           throw ControlError.remote('bad-request', "allow: names, or '*'")
         }
-        return this.addForward(kind, params.spec, allow)
+        return this.addForward(kind, params.spec, allow, params.save === true)
       }
       case 'forward-remove': {
         if (typeof params.id !== 'string') throw ControlError.remote('bad-request', 'id: text')
-        if (!(await this.forwards.remove(params.id))) {
-          throw ControlError.remote('not-found', `no forward ${params.id}`)
-        }
-        return { removed: params.id }
+        return this.removeForward(params.id, params.save === true)
+      }
+      case 'network-down':
+        this.#log.warn('network-down: cutting every link')
+        this.node.disconnect()
+        return { offline: true }
+      case 'network-up': {
+        const via = params.via ?? []
+        if (!isStringArray(via)) throw ControlError.remote('bad-request', 'via: host:port list')
+        this.#log.info({ via }, 'network-up: re-joining')
+        this.node.reconnect(via)
+        return { offline: false }
       }
       case 'forwards':
         return this.#forwardRows()
@@ -144,6 +214,43 @@ export class Service {
     await this.forwards.close()
     await this.#metricsServer?.close()
     await this.node.close()
+  }
+
+  /** Rewrites one list in the config file, keeping the rest of the file as written. */
+  #editConfig(key: string, edit: (entries: TomlValue[]) => TomlValue[]): void {
+    const path = this.#configPath
+    if (path === undefined)
+      throw ControlError.remote('config-unwritable', 'no config file to save to')
+    try {
+      let text = ''
+      try {
+        text = readFileSync(path, 'utf8')
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
+      }
+      const current = (parse(text) as Record<string, unknown>)[key] ?? []
+      if (!Array.isArray(current)) throw new Error(`"${key}" is not a list`)
+      const next = edit(current as TomlValue[])
+      writeFileAtomically(path, setTopLevel(text, key, next.length === 0 ? undefined : next))
+    } catch (err) {
+      if (err instanceof ControlError) throw err
+      const why = err instanceof Error ? err.message.split('\n')[0] : String(err)
+      throw ControlError.remote('config-unwritable', `cannot save to ${path}: ${why}`)
+    }
+  }
+
+  #reloadPetnames(): void {
+    const path = this.#petnames.path
+    const mtime = mtimeMs(path)
+    if (path === undefined || mtime === this.#petnamesMtimeMs) return
+    this.#petnamesMtimeMs = mtime
+    try {
+      this.#petnames = Petnames.load(path)
+      this.#log.info({ petnames: path, aliases: this.#petnames.size }, 'petnames reloaded')
+    } catch (err) {
+      // A file half-edited by hand: keep the aliases that worked, say why once.
+      this.#log.warn({ petnames: path, error: (err as Error).message }, 'petnames not reloaded')
+    }
   }
 
   #forwardRows(): unknown[] {
@@ -186,6 +293,21 @@ export class Service {
       forwardedConnections: this.forwards.connections,
     }
   }
+}
+
+function mtimeMs(path: string | undefined): number | undefined {
+  if (path === undefined) return undefined
+  try {
+    return statSync(path).mtimeMs
+  } catch {
+    return undefined
+  }
+}
+
+function isSpecTable(v: TomlValue): v is { readonly spec: string } {
+  return (
+    typeof v === 'object' && !Array.isArray(v) && typeof (v as { spec?: unknown }).spec === 'string'
+  )
 }
 
 function isStringArray(v: unknown): v is string[] {

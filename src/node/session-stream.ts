@@ -46,6 +46,8 @@ export class SemosStreamError extends CodedError<SemosStreamErrorCode> {}
 /** What a stream needs of its node: a way to call the session manager (the node pumps after). */
 export interface SessionStreamComponents {
   call<T>(fn: (manager: SessionManager, nowMs: number) => T): T
+  /** `n` bytes of the application's were taken by the session (for byte counts). */
+  sent?(n: number): void
 }
 
 type Callback = (error?: Error | null) => void
@@ -170,6 +172,7 @@ export class SessionStream extends Duplex {
     }
     const n = this.#call((m, now) => m.write(this.ref, w.bytes, now))
     if (n === undefined) return
+    if (n > 0) this.#c.sent?.(n)
     if (n < w.bytes.length) {
       w.bytes = w.bytes.subarray(n)
       return

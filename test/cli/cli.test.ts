@@ -93,7 +93,10 @@ describe('semos command line', () => {
   it('exits 2 for a bad name or a bad flag, before contacting anything', async () => {
     const badName = await semos('lookup', 'not-a-name', '--state-dir', fresh())
     assert.equal(badName.code, 2)
-    assert.match(badName.stderr, /^semos: lookup: not a name: "not-a-name" \(.*\)\n$/)
+    assert.match(
+      badName.stderr,
+      /^semos: lookup: unknown name 'not-a-name': not a name, and no such alias in .*petnames\.toml\n$/,
+    )
     const badFlag = await semos('ping', KNOWN, '--count', 'zero')
     assert.equal(badFlag.code, 2)
     assert.match(badFlag.stderr, /^semos: .*expected a positive integer\n$/)
@@ -109,7 +112,7 @@ describe('semos command line', () => {
   it('shows help with exit 0', async () => {
     const run = await semos('--help')
     assert.equal(run.code, 0)
-    for (const command of ['id', 'up', 'forward', 'expose', 'lookup', 'ping', 'status']) {
+    for (const command of ['id', 'up', 'forward', 'expose', 'lookup', 'ping', 'status', 'alias']) {
       assert.match(run.stdout, new RegExp(`\\n  ${command}\\b`))
     }
     const sub = await semos('ping', '--help')
@@ -158,5 +161,31 @@ describe('semos command line', () => {
     const missing = await semos('ping', UNKNOWN, '--state-dir', dir)
     assert.equal(missing.code, 1)
     assert.match(missing.stderr, new RegExp(`^semos: ping: ${UNKNOWN}: not found\\n$`))
+  })
+  it('keeps aliases in the petnames file, and takes them wherever a name goes', async () => {
+    const dir = fresh()
+    await fakeDaemon(dir)
+    const set = await semos('alias', 'DB', KNOWN)
+    assert.deepEqual(set, { code: 0, stdout: `db = ${KNOWN}\n`, stderr: '' })
+    const list = await semos('alias')
+    assert.equal(list.stdout, `db  ${KNOWN}\n`)
+    const found = await semos('lookup', 'db', '--state-dir', dir, '--json')
+    assert.equal(found.code, 0, found.stderr)
+    assert.equal(JSON.parse(found.stdout).name, KNOWN)
+    const viaHost = await semos('ping', 'db.semos', '-c', '1', '--state-dir', dir)
+    assert.equal(viaHost.code, 0, viaHost.stderr)
+    const typo = await semos('lookup', 'dv', '--state-dir', dir)
+    assert.equal(typo.code, 2)
+    assert.match(typo.stderr, /no such alias in .*; did you mean 'db'\?\n$/)
+    const bad = await semos('alias', 'db', 'not-a-name')
+    assert.equal(bad.code, 2)
+    assert.match(bad.stderr, /^semos: alias: "db": expected a name/)
+    assert.deepEqual(await semos('alias', '--rm', 'db'), {
+      code: 0,
+      stdout: 'removed db\n',
+      stderr: '',
+    })
+    assert.equal((await semos('alias', '--rm', 'db')).code, 1)
+    assert.match((await semos('alias')).stdout, /^no aliases/)
   })
 })

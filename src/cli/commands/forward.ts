@@ -6,6 +6,9 @@
  *   semos forward -R port:host:hostport                (as ssh -R; = semos expose)
  *   semos expose [host:]port | port:host:hostport  [--allow NAME]… [--allow-any]
  *   semos unforward ID                                 (ID as `semos forwards` shows it)
+ *
+ * With --save, forward/expose also write the forward to the config file (so the next
+ * `semos up` starts it) and unforward takes it out.
  *   semos forwards [--json]
  */
 import type { Command } from 'commander'
@@ -17,7 +20,10 @@ interface AllowFlags {
   readonly allow?: string[]
   readonly allowAny?: boolean
   readonly stateDir?: string
+  readonly save?: boolean
 }
+
+const SAVE_HELP = 'also save it to the config file, for the next semos up'
 
 export function registerForward(program: Command, io: Io): void {
   program
@@ -28,6 +34,7 @@ export function registerForward(program: Command, io: Io): void {
     .option('-R <spec>', 'expose: port:host:hostport (as semos expose)')
     .option('--allow <name>', 'for -R: who may connect, a name or alias (repeatable)', collect)
     .option('--allow-any', 'for -R: every node of the overlay may connect')
+    .option('--save', SAVE_HELP)
     .option('--json', 'print the forward as JSON')
     .option('--state-dir <dir>', 'state directory holding control.sock')
     .action(async (flags: AllowFlags & { L?: string; D?: string; R?: string; json?: boolean }) => {
@@ -46,6 +53,7 @@ export function registerForward(program: Command, io: Io): void {
     .argument('<spec>', '[host:]port, or port:host:hostport (overlay port : local service)')
     .option('--allow <name>', 'who may connect: a name or alias (repeatable)', collect)
     .option('--allow-any', 'every node of the overlay may connect')
+    .option('--save', SAVE_HELP)
     .option('--json', 'print the forward as JSON')
     .option('--state-dir <dir>', 'state directory holding control.sock')
     .action(async (spec: string, flags: AllowFlags & { json?: boolean }) => {
@@ -55,10 +63,17 @@ export function registerForward(program: Command, io: Io): void {
     .command('unforward')
     .description('stop a forward (connections already open stay)')
     .argument('<id>', 'the forward, as `semos forwards` shows it, e.g. "L 127.0.0.1:8080"')
+    .option('--save', 'also take it out of the config file')
     .option('--state-dir <dir>', 'state directory holding control.sock')
-    .action(async (id: string, flags: { stateDir?: string }) => {
-      await callDaemon(io, flags, 'forward-remove', { id })
-      io.out(`stopped ${id}\n`)
+    .action(async (id: string, flags: { stateDir?: string; save?: boolean }) => {
+      const r = await callDaemon(io, flags, 'forward-remove', {
+        id,
+        ...(flags.save === true && { save: true }),
+      })
+      const unsaved = isRecord(r) && typeof r.unsaved === 'number' ? r.unsaved : undefined
+      io.out(
+        `stopped ${id}${unsaved === undefined ? '' : unsaved > 0 ? ', removed from the config' : ' (it was not in the config)'}\n`,
+      )
     })
   program
     .command('forwards')
@@ -90,6 +105,7 @@ async function add(
     kind,
     spec,
     ...(allow !== undefined && { allow }),
+    ...(flags.save === true && { save: true }),
   }).catch((err: unknown) => {
     // A spec the daemon cannot parse is the user's to fix, like a bad flag (exit 2).
     if (err instanceof ControlError && err.remoteCode === 'bad-spec') {
@@ -102,7 +118,8 @@ async function add(
     return
   }
   const f = isRecord(info) ? info : {}
-  io.out(`${String(f.id)}${typeof f.bound === 'string' ? ` on ${f.bound}` : ''}\n`)
+  const saved = flags.save === true ? ' (saved to the config)' : ''
+  io.out(`${String(f.id)}${typeof f.bound === 'string' ? ` on ${f.bound}` : ''}${saved}\n`)
 }
 
 /** One line per forward: id, where it goes, who may use it, open connections. */

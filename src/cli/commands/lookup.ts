@@ -8,11 +8,11 @@ export function registerLookup(program: Command, io: Io): void {
   program
     .command('lookup')
     .description("look up a name's current overlay address")
-    .argument('<name>', 'a node name (52 characters of a-z, 2-7)')
+    .argument('<name>', 'a node name (52 characters of a-z, 2-7) or an alias')
     .option('--json', 'print the record as JSON')
     .option('--state-dir <dir>', 'state directory holding control.sock')
     .action(async (nameText: string, flags: { stateDir?: string; json?: boolean }) => {
-      const name = nameArgument(nameText)
+      const name = nameArgument(nameText, io)
       const record = await callDaemon(io, flags, 'lookup', { name }).catch((err: unknown) => {
         throw notFound(err) ? new CommandFailure(`${name}: not found`) : err
       })

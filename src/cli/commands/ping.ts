@@ -29,13 +29,13 @@ export function registerPing(program: Command, io: Io): void {
   program
     .command('ping')
     .description('measure round trips to a name through the overlay')
-    .argument('<name>', 'a node name (52 characters of a-z, 2-7)')
+    .argument('<name>', 'a node name (52 characters of a-z, 2-7) or an alias')
     .option('-c, --count <n>', 'number of probes', positiveInt, 4)
     .option('--interval-ms <ms>', 'time between probes', positiveInt, 1000)
     .option('--json', 'print the probes and summary as JSON')
     .option('--state-dir <dir>', 'state directory holding control.sock')
     .action(async (nameText: string, flags: PingFlags) => {
-      const name = nameArgument(nameText)
+      const name = nameArgument(nameText, io)
       const probes = await runProbes(io, name, flags)
       const replies = probes.filter((p) => p.rttMs !== undefined).length
       io.out(

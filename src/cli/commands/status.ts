@@ -1,6 +1,7 @@
 /** `semos status`: what the running daemon reports about itself (a summary, or --json). */
 import type { Command } from 'commander'
 import { callDaemon, type Io } from '../io.ts'
+import { formatForwards } from './forward.ts'
 
 interface LinkRow {
   readonly peer?: string
@@ -9,6 +10,20 @@ interface LinkRow {
   readonly endpoint?: string
   readonly bytesIn: number
   readonly bytesOut: number
+}
+
+interface SessionRow {
+  readonly peerName: string
+  readonly alias?: string
+  readonly state: string
+  readonly sinceMs: number
+  readonly streams: number
+  readonly bytesIn: number
+  readonly bytesOut: number
+  readonly rttMs?: number
+  readonly resumptions: number
+  readonly lastSuspendedForMs?: number
+  readonly lastResumedInMs?: number
 }
 
 interface Status {
@@ -24,6 +39,10 @@ interface Status {
   readonly overlay: { readonly forwarded: number; readonly drops: Record<string, number> }
   readonly linkCloses: Record<string, number>
   readonly drops: Record<string, number>
+  /** From `semos up` (absent from a bare overlay daemon). */
+  readonly sessions?: SessionRow[]
+  readonly forwards?: unknown[]
+  readonly connections?: number
 }
 
 export function registerStatus(program: Command, io: Io): void {
@@ -48,6 +67,13 @@ export function formatStatus(s: Status): string {
     `records   ${s.dht.records} held for the DHT; ${s.overlay.forwarded} frames relayed`,
     '',
   ]
+  if (s.sessions !== undefined) lines.push(...sessionLines(s.sessions))
+  if (s.forwards !== undefined) {
+    lines.push(`forwards  ${s.forwards.length} (${s.connections ?? 0} connections open)`)
+    if (s.forwards.length > 0) lines.push(formatForwards(s.forwards).trimEnd())
+    lines.push('')
+  }
+  lines.push(`links     ${s.links.length}`)
   const rows = [['PEER', 'ROLE', 'ADDRESS', 'ENDPOINT', 'IN', 'OUT']]
   for (const l of s.links) {
     rows.push([
@@ -59,14 +85,7 @@ export function formatStatus(s: Status): string {
       bytes(l.bytesOut),
     ])
   }
-  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? []
-  for (const r of rows)
-    lines.push(
-      r
-        .map((c, i) => c.padEnd(widths[i] ?? 0))
-        .join('  ')
-        .trimEnd(),
-    )
+  lines.push(...table(rows))
   const counters: [string, Record<string, number>][] = [
     ['link closes', s.linkCloses],
     ['overlay drops', s.overlay.drops],
@@ -79,6 +98,53 @@ export function formatStatus(s: Status): string {
       lines.push(`${what}: ${nonZero.map(([k, n]) => `${k} ${n}`).join(', ')}`)
   }
   return `${lines.join('\n')}\n`
+}
+
+function sessionLines(sessions: readonly SessionRow[]): string[] {
+  const now = Date.now()
+  const lines = [`sessions  ${sessions.length}`]
+  const rows = [['PEER', 'STATE', 'STREAMS', 'IN', 'OUT', 'RTT', 'LAST SUSPENSION']]
+  for (const x of sessions) {
+    rows.push([
+      x.alias ?? `${x.peerName.slice(0, 8)}…`,
+      `${x.state} for ${duration(now - x.sinceMs)}`,
+      String(x.streams),
+      bytes(x.bytesIn),
+      bytes(x.bytesOut),
+      x.rttMs === undefined ? '-' : `${x.rttMs.toFixed(1)} ms`,
+      lastSuspension(x),
+    ])
+  }
+  if (sessions.length > 0) lines.push(...table(rows), '')
+  return lines
+}
+
+/** Columns padded to their widest cell. */
+function table(rows: string[][]): string[] {
+  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? []
+  return rows.map((r) =>
+    r
+      .map((c, i) => c.padEnd(widths[i] ?? 0))
+      .join('  ')
+      .trimEnd(),
+  )
+}
+
+function lastSuspension(x: SessionRow): string {
+  if (x.lastSuspendedForMs === undefined) return '-'
+  const resumed =
+    x.lastResumedInMs === undefined ? '' : `, resumed ${duration(x.lastResumedInMs)} after re-join`
+  const times = x.resumptions > 1 ? ` (${x.resumptions} resumptions)` : ''
+  return `${duration(x.lastSuspendedForMs)}${resumed}${times}`
+}
+
+/** 850 ms, 12.3 s, 4 min 05 s, 2 h 03 min. */
+export function duration(ms: number): string {
+  if (ms < 1000) return `${Math.max(0, Math.round(ms))} ms`
+  if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`
+  const s = Math.floor(ms / 1000)
+  if (s < 3600) return `${Math.floor(s / 60)} min ${String(s % 60).padStart(2, '0')} s`
+  return `${Math.floor(s / 3600)} h ${String(Math.floor(s / 60) % 60).padStart(2, '0')} min`
 }
 
 function bytes(n: number): string {

@@ -6,7 +6,12 @@
  * daemon on the same state directory stops before it binds any port.
  */
 import type { Command } from 'commander'
-import { formatHostPort, resolveDaemonOptions, resolveForwardSettings } from '../../node/config.ts'
+import {
+  type ExposeEntry,
+  formatHostPort,
+  resolveDaemonOptions,
+  resolveForwardSettings,
+} from '../../node/config.ts'
 import { ControlError } from '../../node/control.ts'
 import { serveControl } from '../../node/control-server.ts'
 import { startDaemon } from '../../node/daemon.ts'
@@ -95,18 +100,19 @@ async function runUp(flags: UpFlags, io: Io): Promise<number> {
     daemon,
     petnames,
     log,
+    configPath: settings.configPath,
     ...(exposeAllow !== undefined && { exposeAllow }),
   })
   try {
     await s.start(flags.metrics ?? settings.metrics)
-    const wanted: [ForwardKindName, readonly string[]][] = [
-      ['local', [...settings.local, ...(flags.local ?? [])]],
-      ['dynamic', [...settings.dynamic, ...(flags.dynamic ?? [])]],
-      ['expose', [...settings.expose, ...(flags.expose ?? [])]],
+    const wanted: [ForwardKindName, readonly ExposeEntry[]][] = [
+      ['local', [...settings.local, ...(flags.local ?? [])].map((spec) => ({ spec }))],
+      ['dynamic', [...settings.dynamic, ...(flags.dynamic ?? [])].map((spec) => ({ spec }))],
+      ['expose', [...settings.expose, ...(flags.expose ?? []).map((spec) => ({ spec }))]],
     ]
-    for (const [kind, specs] of wanted) {
-      for (const spec of specs) {
-        const f = await s.addForward(kind, spec)
+    for (const [kind, entries] of wanted) {
+      for (const { spec, allow } of entries) {
+        const f = await s.addForward(kind, spec, allow)
         io.err(`semos: ${kind} forward ${f.id}${f.bound ? ` on ${f.bound}` : ''}\n`)
       }
     }
