@@ -56,7 +56,7 @@ export class Cluster {
     const stateDir = join_(this.root, `n${index}`)
     const args = [
       MAIN,
-      'node',
+      'up',
       '--listen',
       '127.0.0.1:0',
       '--state-dir',
@@ -66,7 +66,11 @@ export class Cluster {
     ]
     for (const j of join) args.push('--join', j)
     args.push(...extra)
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] })
+    // The user's own config file and petnames stay out of the cluster's nodes.
+    const env: NodeJS.ProcessEnv = { ...process.env, XDG_CONFIG_HOME: join_(this.root, 'config') }
+    delete env.SEMOS_CONFIG
+    delete env.SEMOS_STATE_DIR
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env })
     const node: ClusterNode = {
       index,
       stateDir,
