@@ -8,6 +8,15 @@
 export const MAX_VARINT = Number.MAX_SAFE_INTEGER
 export const MAX_VARINT_BYTES = 8
 
+/**
+ * `n` bytes not zeroed first, as a plain Uint8Array (a Buffer would compare unequal to
+ * the Uint8Arrays decoders hand out): for memory about to be overwritten whole.
+ */
+export function allocUninitialized(n: number): Uint8Array {
+  const b = Buffer.allocUnsafe(n)
+  return new Uint8Array(b.buffer, b.byteOffset, n)
+}
+
 export class ByteWriter {
   #buf: Uint8Array
   #len = 0
@@ -23,7 +32,7 @@ export class ByteWriter {
    */
   static bounded(bound: number): ByteWriter {
     const w = new ByteWriter(0)
-    w.#buf = Buffer.allocUnsafe(bound)
+    w.#buf = allocUninitialized(bound)
     return w
   }
 

@@ -15,6 +15,7 @@
  * The decoder is sans-I/O: feed it whatever chunks the socket delivers; it
  * returns the complete frames and never buffers more than one frame.
  */
+import { allocUninitialized } from '../core/bytes.ts'
 import type { Decoded } from '../core/result.ts'
 import { fail, ok } from '../core/result.ts'
 
@@ -133,7 +134,8 @@ export class FrameDecoder {
           pos += size
           continue
         }
-        this.#body = new Uint8Array(size)
+        // Not zeroed: every byte is written before the frame is handed out.
+        this.#body = allocUninitialized(size)
         this.#bodyFill = 0
         this.#tail = declared.tail
       }

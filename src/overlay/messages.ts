@@ -122,12 +122,14 @@ export type MessageError =
 type Fail = { readonly ok: false; readonly code: MessageError; readonly detail: string }
 
 export function encodeMessage(m: OverlayMessage): Uint8Array {
-  // A routed message is sized exactly, so that the payload is copied once.
-  const w = new ByteWriter(
+  // A routed message is sized exactly, so that the payload is copied once, into memory
+  // not zeroed first (finishView zeroes whatever slack an upper bound leaves).
+  const w =
     m.type === 'routed'
-      ? 5 + addressWireBytes(m.dest) + addressWireBytes(m.src) + m.payload.length
-      : 64,
-  )
+      ? ByteWriter.bounded(
+          5 + addressWireBytes(m.dest) + addressWireBytes(m.src) + m.payload.length,
+        )
+      : new ByteWriter(64)
   switch (m.type) {
     case 'hello':
       w.u8(MESSAGE_TYPE.hello)
