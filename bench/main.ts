@@ -15,8 +15,11 @@
  *             --only throughput|setup|resume)
  *   memory    a stream whose peer is unreachable for --minutes (10) while the application
  *             keeps writing: the writer process's memory every --sample-s (30) seconds
+ *   forward   bulk throughput through `semos forward -L` (two `semos up` processes) beside
+ *             raw TCP and OpenSSH's ssh -L (aes128-gcm), with CPU s per GB (--mb, --runs)
  */
 import { parseArgs } from 'node:util'
+import { benchForward } from './forward.ts'
 import { benchMemory } from './memory.ts'
 import { benchRelay } from './relay.ts'
 import { benchRootDeath } from './root-death.ts'
@@ -33,6 +36,7 @@ const benches: Record<string, Bench> = {
   'root-death': benchRootDeath,
   session: benchSession,
   memory: benchMemory,
+  forward: benchForward,
 }
 
 const { positionals, values } = parseArgs({

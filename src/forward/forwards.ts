@@ -288,9 +288,20 @@ export class Forwards {
             stream.destroy()
             return
           }
-          // Until the service answers, the stream's bytes wait in it (backpressure).
-          socket.once('connect', () => splice(socket, stream, (e) => this.#failed(e)))
+          // Until the service answers, the stream's bytes wait in it (backpressure). A
+          // stream reset meanwhile (the peer gave up, the node closes) abandons the
+          // connect; it must never be an uncaught 'error' that takes the daemon down.
+          const early = (e: Error): void => {
+            this.#failed(e)
+            socket.resetAndDestroy()
+          }
+          stream.once('error', early)
+          socket.once('connect', () => {
+            stream.off('error', early)
+            splice(socket, stream, (e) => this.#failed(e))
+          })
           socket.once('error', (e) => {
+            stream.off('error', early)
             this.#failed(e)
             stream.destroy()
           })
@@ -346,6 +357,9 @@ function hostText(host: string): string {
 }
 
 /** Listens, turning the usual failures into one-line ForwardErrors. */
+/** Pending connects a forward's listener holds (the kernel caps it at net.core.somaxconn). */
+const LISTEN_BACKLOG = 4096
+
 function listen(server: Server, host: string, port: number): Promise<void> {
   return new Promise((resolve, reject) => {
     const onError = (error: NodeJS.ErrnoException): void => {
@@ -360,7 +374,9 @@ function listen(server: Server, host: string, port: number): Promise<void> {
         )
     }
     server.once('error', onError)
-    server.listen({ host: host === '*' ? undefined : host, port }, () => {
+    // A burst of connects beyond Node's default backlog (511) would be reset by the
+    // kernel before this process ever saw them.
+    server.listen({ host: host === '*' ? undefined : host, port, backlog: LISTEN_BACKLOG }, () => {
       server.off('error', onError)
       resolve()
     })

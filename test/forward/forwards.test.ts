@@ -4,7 +4,7 @@
  * client, by raw SOCKS5 bytes, and by curl (a client this project did not write).
  */
 import assert from 'node:assert/strict'
-import { execFile } from 'node:child_process'
+import { execFile, spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { createServer, request, type Server } from 'node:http'
@@ -12,6 +12,7 @@ import { createServer as createTcpServer, connect as tcpConnect } from 'node:net
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
+import { setImmediate } from 'node:timers/promises'
 import { promisify } from 'node:util'
 import { parseForwardSpec } from '../../src/forward/forward-spec.ts'
 import { ForwardError, Forwards } from '../../src/forward/forwards.ts'
@@ -26,6 +27,11 @@ function spec<K extends 'local' | 'dynamic' | 'expose'>(kind: K, text: string) {
   const parsed = parseForwardSpec(kind, text)
   assert.ok(parsed.ok, text)
   return parsed.value
+}
+
+/** Yields to the event loop until `cond` holds (the state it waits on emits no event). */
+async function until(cond: () => boolean): Promise<void> {
+  while (!cond()) await setImmediate()
 }
 
 /** GET http://127.0.0.1:port/path → body. */
@@ -102,6 +108,51 @@ describe('forwards over loopback', { timeout: 60_000 }, () => {
     assert.equal(await httpGet(port, '/via-L'), 'hello from b: /via-L')
     assert.equal(await httpGet(port, '/again'), 'hello from b: /again')
     await aForwards.remove(f.id)
+  })
+
+  it('a stream reset while the exposed service has not yet answered is no crash', async (t) => {
+    // A listener whose accept queue is full (backlog 0, one connection waiting): the
+    // kernel drops further SYNs, so the expose's connect to it stays pending.
+    const stuck = spawn('python3', [
+      '-c',
+      [
+        'import socket, time',
+        's = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(0)',
+        'c = socket.create_connection(s.getsockname())',
+        'print(s.getsockname()[1], flush=True)',
+        'time.sleep(60)',
+      ].join('\n'),
+    ])
+    t.after(() => stuck.kill('SIGKILL'))
+    const [line] = (await Promise.race([
+      once(stuck.stdout, 'data'),
+      once(stuck, 'error').then(() => [undefined]),
+    ])) as [Buffer | undefined]
+    if (line === undefined) {
+      t.skip('python3 is not installed')
+      return
+    }
+    await bForwards.add(spec('expose', `90:127.0.0.1:${Number(line.toString())}`), [a.name])
+    const f = await aForwards.add(spec('local', `0:${b.name}:90`))
+    const port = Number(f.bound?.split(':').at(-1))
+    const failedBefore = bForwards.counters.failed.reset ?? 0
+    const client = tcpConnect({ host: '127.0.0.1', port })
+    client.on('error', () => {})
+    await once(client, 'connect')
+    client.write('x')
+    // b's node holds the stream while its connect waits; a's reset reaches it.
+    await until(() => bForwards.connections > 0)
+    client.resetAndDestroy()
+    await until(() => (bForwards.counters.failed.reset ?? 0) > failedBefore)
+    // b lived through it and still serves.
+    const g = await aForwards.add(spec('local', `0:${b.name}:80`))
+    assert.equal(
+      await httpGet(Number(g.bound?.split(':').at(-1)), '/after'),
+      'hello from b: /after',
+    )
+    await aForwards.remove(f.id)
+    await aForwards.remove(g.id)
+    await bForwards.remove('R 90')
   })
 
   it('-D speaks SOCKS5: NAME.semos reaches the peer; other hosts, closed ports and strangers get their refusals', async () => {
