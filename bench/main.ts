@@ -13,12 +13,14 @@
  *             fresh name beside a TCP connect, resumption after a move beside a TCP
  *             reconnect (--mb, --runs, --targets, --moves, --gap-ms, --members,
  *             --only throughput|setup|resume)
+ *   aead      ChaCha20-Poly1305 against AES-256-GCM sealing session-sized records (GB per CPU-s)
  *   memory    a stream whose peer is unreachable for --minutes (10) while the application
  *             keeps writing: the writer process's memory every --sample-s (30) seconds
  *   forward   bulk throughput through `semos forward -L` (two `semos up` processes) beside
  *             raw TCP and OpenSSH's ssh -L (aes128-gcm), with CPU s per GB (--mb, --runs)
  */
 import { parseArgs } from 'node:util'
+import { benchAead } from './aead.ts'
 import { benchForward } from './forward.ts'
 import { benchMemory } from './memory.ts'
 import { benchRelay } from './relay.ts'
@@ -30,6 +32,7 @@ import { benchSim } from './sim.ts'
 type Bench = (args: Record<string, string | boolean | undefined>) => void | Promise<void>
 
 const benches: Record<string, Bench> = {
+  aead: benchAead,
   routing: benchRouting,
   sim: benchSim,
   relay: benchRelay,

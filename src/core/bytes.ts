@@ -8,6 +8,19 @@
 export const MAX_VARINT = Number.MAX_SAFE_INTEGER
 export const MAX_VARINT_BYTES = 8
 
+/** The parts, one after another, in one new buffer. */
+export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
+  let length = 0
+  for (const p of parts) length += p.length
+  const out = new Uint8Array(length)
+  let at = 0
+  for (const p of parts) {
+    out.set(p, at)
+    at += p.length
+  }
+  return out
+}
+
 /**
  * `n` bytes not zeroed first, as a plain Uint8Array (a Buffer would compare unequal to
  * the Uint8Arrays decoders hand out): for memory about to be overwritten whole.

@@ -29,6 +29,11 @@ export const AUTH_CONTEXT = new TextEncoder().encode('semos/link/v1/auth')
 export const SIGNATURE_BYTES = 64
 /** ChaChaPoly's tag on every transport message. */
 export const TAG_BYTES = 16
+/**
+ * How much of a split frame's tail the link authenticates: its last 16 bytes, the tag of
+ * the end-to-end AEAD that sealed it, which authenticates the rest (docs/wire-link.md).
+ */
+export const TAIL_AUTH_BYTES = 16
 
 export const RECORD_TYPE = { auth: 1, data: 2, keepalive: 3, close: 4 } as const
 

@@ -19,6 +19,7 @@
  * and drain takeEvents() after each call. Bad input from the peer never throws:
  * it closes the link with a LinkCloseReason. Local misuse throws a LinkError.
  */
+import { concatBytes } from '../core/bytes.ts'
 import type { HandshakeState, TransportCiphers } from '../core/noise/index.ts'
 import { createHandshake } from '../core/noise/index.ts'
 import type { Identity } from '../identity/keys.ts'
@@ -40,6 +41,7 @@ import {
   LINK_SUITE,
   type LinkRecord,
   TAG_BYTES,
+  TAIL_AUTH_BYTES,
 } from './link-records.ts'
 import {
   type LinkCloseReason,
@@ -133,27 +135,33 @@ export class LinkSession {
   }
 
   /**
-   * Queues one data record. `sealedTail`: how many of the payload's last bytes are
-   * ciphertext sealed end to end already; they travel in a split frame, authenticated
-   * but not encrypted again (docs/wire-link.md). Throws LinkError 'not-open' or
-   * 'payload-too-large'.
+   * Queues one data record: `payload`, then `tail`, ciphertext sealed end to end already
+   * (a session record's body, ending in its AEAD tag), in parts. The tail travels in a
+   * split frame as it is, neither encrypted nor copied again; the link authenticates its
+   * last TAIL_AUTH_BYTES (the end-to-end tag, which authenticates the rest of it:
+   * docs/wire-link.md). Throws LinkError 'not-open' or 'payload-too-large' (also for a
+   * tail shorter than a tag).
    */
-  send(payload: Uint8Array, nowMs: number, sealedTail = 0): void {
+  send(payload: Uint8Array, nowMs: number, tail: readonly Uint8Array[] = []): void {
     if (this.#state !== 'open') throw new LinkError('not-open', `the link is ${this.#state}`)
-    const tail = Math.min(Math.max(0, Math.floor(sealedTail)), payload.length)
-    if (tail > this.#options.maxTailBytes || payload.length - tail > this.maxPayloadBytes) {
-      throw new LinkError('payload-too-large', `${payload.length} bytes (${tail} sealed)`)
+    let tailBytes = 0
+    for (const part of tail) tailBytes += part.length
+    if (
+      tailBytes > this.#options.maxTailBytes ||
+      (tailBytes > 0 && tailBytes < TAIL_AUTH_BYTES) ||
+      payload.length > this.maxPayloadBytes
+    ) {
+      throw new LinkError('payload-too-large', `${payload.length} bytes (+ ${tailBytes} sealed)`)
     }
-    if (tail === 0) {
+    if (tailBytes === 0) {
       this.#sendRecord({ type: 'data', payload }, nowMs)
       return
     }
-    const split = payload.length - tail
     const sealed = (this.#ciphers as TransportCiphers).send.encryptWithAd(
-      payload.subarray(split),
-      encodeRecord({ type: 'data', payload: payload.subarray(0, split) }),
+      lastBytes(tail, TAIL_AUTH_BYTES),
+      encodeRecord({ type: 'data', payload }),
     )
-    this.#outgoing.push(splitFrameHeader(sealed.length, tail), sealed, payload.subarray(split))
+    this.#outgoing.push(splitFrameHeader(sealed.length, tailBytes), sealed, ...tail)
     this.#lastSentMs = nowMs
   }
 
@@ -278,10 +286,13 @@ export class LinkSession {
   }
 
   #onTransportMessage(frame: Frame, nowMs: number): void {
+    if (frame.tail > 0 && frame.tail < TAIL_AUTH_BYTES) {
+      this.#fail('bad-frame', `a split frame's tail of ${frame.tail} bytes`, nowMs)
+      return
+    }
     const split = frame.bytes.length - frame.tail
-    const tail = frame.bytes.subarray(split)
     const plain = (this.#ciphers as TransportCiphers).receive.decryptWithAd(
-      tail,
+      frame.bytes.subarray(frame.bytes.length - Math.min(frame.tail, TAIL_AUTH_BYTES)),
       frame.tail === 0 ? frame.bytes : frame.bytes.subarray(0, split),
     )
     if (!plain.ok) {
@@ -373,4 +384,12 @@ function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
 
 function assertNever(value: never): never {
   throw new Error(`unexpected ${String(value)}`)
+}
+
+/** The last `n` bytes of the parts, as one array (a view when the last part holds them). */
+function lastBytes(parts: readonly Uint8Array[], n: number): Uint8Array {
+  const last = parts.at(-1)
+  if (last !== undefined && last.length >= n) return last.subarray(last.length - n)
+  const all = concatBytes(parts)
+  return all.subarray(Math.max(0, all.length - n))
 }

@@ -160,9 +160,10 @@ export class TcpLink extends EventEmitter<TcpLinkEvents> {
    * above its high-water mark: wait for 'drain' before sending more. Throws
    * LinkError 'not-open' (also once closed) or 'payload-too-large'.
    */
-  send(payload: Uint8Array, sealedTail = 0): boolean {
-    this.#session.send(payload, this.#now(), sealedTail)
+  send(payload: Uint8Array, tail: readonly Uint8Array[] = []): boolean {
+    this.#session.send(payload, this.#now(), tail)
     this.#unflushedBytes += payload.length
+    for (const part of tail) this.#unflushedBytes += part.length
     // Written at the end of the caller's turn, so that a burst of records becomes one
     // writev; at once past the high-water mark, so that backpressure still shows.
     if (this.#unflushedBytes >= this.#highWaterMarkBytes) {

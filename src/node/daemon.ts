@@ -381,7 +381,7 @@ export class OverlayDaemon implements Daemon {
     for (const a of actions) {
       if (a.type === 'dial') this.#dial(a.link, a.endpoint)
       else if (a.type === 'close') this.#links.get(a.link)?.close('normal')
-      else this.#send(a.link, a.bytes, a.datagram, a.sealedTail)
+      else this.#send(a.link, a.bytes, a.datagram, a.tail)
     }
     for (const e of events) this.#onOverlayEvent(e)
     for (const e of dhtEvents) {
@@ -390,7 +390,7 @@ export class OverlayDaemon implements Daemon {
     }
     for (const o of outputs) {
       if (o.type === 'route') {
-        overlay.route(o.dest, PROTO.session, o.payload, monotonic(), false, o.sealedTail)
+        overlay.route(o.dest, PROTO.session, o.payload, monotonic(), false, o.tail)
       } else {
         if (o.fresh) dht.cache.invalidate(o.name)
         dht.lookup(o.name, Date.now())
@@ -410,14 +410,14 @@ export class OverlayDaemon implements Daemon {
     }
   }
 
-  #send(id: LinkId, bytes: Uint8Array, datagram: boolean, sealedTail = 0): void {
+  #send(id: LinkId, bytes: Uint8Array, datagram: boolean, tail?: readonly Uint8Array[]): void {
     const link = this.#links.get(id)
     if (link === undefined || link.state !== 'open') return
     if (datagram && link.bufferedBytes > MAX_LINK_BACKLOG_BYTES) {
       this.#count('link-backlog')
       return
     }
-    link.send(bytes, sealedTail)
+    link.send(bytes, tail)
     if (link.bufferedBytes > MAX_LINK_BACKLOG_BYTES / 2 && this.#backlogged === undefined) {
       this.#backlogged = link
       link.once('drain', () => {

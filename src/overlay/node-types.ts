@@ -84,10 +84,11 @@ export type OverlayAction =
        */
       readonly datagram: boolean
       /**
-       * How many of the last bytes are sealed end to end already (a session record's
-       * ciphertext): the link authenticates them without encrypting them again.
+       * What follows `bytes`: a session record's sealed body (ciphertext and tag), sealed
+       * end to end already, in parts. The link sends it as it is, without encrypting or
+       * copying it (docs/wire-link.md, split frames).
        */
-      readonly sealedTail?: number
+      readonly tail?: readonly Uint8Array[]
     }
   /** Close the link gracefully. */
   | { readonly type: 'close'; readonly link: LinkId }

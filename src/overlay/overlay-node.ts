@@ -32,6 +32,7 @@
  * takeActions() and takeEvents() after every call. Bad input never throws.
  */
 
+import { concatBytes } from '../core/bytes.ts'
 import { Address } from './address.ts'
 import type { Neighbour } from './greedy.ts'
 import { type Candidate, JoinCandidates } from './join-candidates.ts'
@@ -321,8 +322,15 @@ export class OverlayNode {
       return
     }
     const m = decoded.value
-    if (m.type === 'routed') this.#onRouted(entry, m, bytes, nowMs, sealedTail)
-    else this.#onNeighbourMessage(entry, m, nowMs)
+    if (m.type !== 'routed') {
+      this.#onNeighbourMessage(entry, m, nowMs)
+      return
+    }
+    // The routed header stays encrypted on every link: a tail reaches into the payload only.
+    const tail = Math.min(sealedTail, m.payload.length)
+    const split = bytes.length - tail
+    const parts = tail === 0 ? [] : [bytes.subarray(split)]
+    this.#onRouted(entry, m, bytes.subarray(0, split), nowMs, parts, undefined)
   }
 
   tick(nowMs: number): void {
@@ -384,8 +392,8 @@ export class OverlayNode {
    * Sends `payload` toward `dest` for protocol `proto`. With `anycast`, the
    * node where no neighbour is closer takes it (DHT keys). Failures come back
    * as `undeliverable` events (at once, or from the node where routing stopped).
-   * `sealedTail`: how many of the payload's last bytes are ciphertext sealed end to
-   * end already (the links carry them without encrypting them again).
+   * `tail`: what follows `payload`, ciphertext sealed end to end already, in parts (the
+   * links carry them as they are, without encrypting or copying them again).
    */
   route(
     dest: Address,
@@ -393,7 +401,7 @@ export class OverlayNode {
     payload: Uint8Array,
     nowMs: number,
     anycast = false,
-    sealedTail = 0,
+    tail: readonly Uint8Array[] = [],
   ): void {
     if (this.#address === undefined || this.#placement === 'left') {
       this.#event({ type: 'undeliverable', proto, dest, reason: 'not-joined', payload })
@@ -409,7 +417,7 @@ export class OverlayNode {
       src: this.#address,
       payload,
     }
-    this.#onRouted(undefined, m, encodeMessage(m), nowMs, sealedTail)
+    this.#onRouted(undefined, m, encodeMessage(m), nowMs, tail, payload)
   }
 
   /** Overlay echo to the node named `name` at `dest`; the answer is a `pong` event with this id. */
@@ -1111,12 +1119,18 @@ export class OverlayNode {
     return this.#router
   }
 
+  /**
+   * A routed message to pass on or take: `bytes` its encoding up to where `tail` begins
+   * (`m` decoded whole when it came from a link; `head`, when it starts here, is its
+   * payload without the tail).
+   */
   #onRouted(
     from: LinkEntry | undefined,
     m: RoutedMessage,
     bytes: Uint8Array,
     nowMs: number,
-    sealedTail: number,
+    tail: readonly Uint8Array[],
+    head: Uint8Array | undefined,
   ): void {
     const router = this.#routerFor()
     if (router === undefined || this.#address === undefined || m.dest.q !== this.#address.q) {
@@ -1130,26 +1144,18 @@ export class OverlayNode {
     const decision = router.route(m.dest)
     switch (decision.kind) {
       case 'deliver':
-        this.#deliver(m, false, nowMs)
+        this.#deliver(whole(m, head, tail), false, nowMs)
         return
       case 'forward': {
         // hops counts links crossed, so a neighbour is 1 hop away.
         bytes[ROUTED_HOPS_OFFSET] = m.hops + 1
         if (from !== undefined) this.stats.forwarded++
         this.stats.sent.routed = (this.stats.sent.routed ?? 0) + 1
-        // The routed header stays encrypted on every link: a tail reaches into the payload only.
-        const tail = Math.min(sealedTail, m.payload.length)
-        this.#actions.push({
-          type: 'send',
-          link: decision.next.id,
-          bytes,
-          datagram: true,
-          sealedTail: tail,
-        })
+        this.#actions.push({ type: 'send', link: decision.next.id, bytes, datagram: true, tail })
         return
       }
       case 'no-progress':
-        if (m.flags & ROUTED_FLAG.anycast) this.#deliver(m, true, nowMs)
+        if (m.flags & ROUTED_FLAG.anycast) this.#deliver(whole(m, head, tail), true, nowMs)
         else this.#fail(m, 'no-route', nowMs)
         return
     }
@@ -1247,3 +1253,13 @@ export class OverlayNode {
 }
 
 export { OverlayError }
+
+/** A message that starts here, with its tail joined on (delivered to this node itself: rare). */
+function whole(
+  m: RoutedMessage,
+  head: Uint8Array | undefined,
+  tail: readonly Uint8Array[],
+): RoutedMessage {
+  if (head === undefined || tail.length === 0) return m
+  return { ...m, payload: concatBytes([head, ...tail]) }
+}

@@ -81,6 +81,9 @@ function importKey(key: Uint8Array): KeyObject {
   return createSecretKey(key)
 }
 
+/** A sealed record as its three parts: header (the AEAD's associated data), ciphertext, tag. */
+export type SealedParts = readonly [header: Uint8Array, ciphertext: Uint8Array, tag: Uint8Array]
+
 /** The sending half: seals with the current epoch's key, rotating when due. */
 export class SendCipher {
   readonly #cipher: CipherName
@@ -104,23 +107,24 @@ export class SendCipher {
   }
 
   /**
-   * header(epoch) ‖ ENCRYPT(k_epoch, seq, header, plaintext). The header is built once the
-   * epoch is known, because the epoch is in it and it is the associated data. The caller
-   * gives strictly increasing seqs; throws SessionError('seq-exhausted') past the last.
+   * header(epoch) ‖ ENCRYPT(k_epoch, seq, header, plaintext), as its parts [header,
+   * ciphertext, tag], never joined: the links send them as they are. The header is built
+   * once the epoch is known, because the epoch is in it and it is the associated data. The
+   * caller gives strictly increasing seqs; throws SessionError('seq-exhausted') past the last.
    */
   seal(
     seq: bigint,
     plaintext: Uint8Array,
     nowMs: number,
     header: (epoch: number) => Uint8Array,
-  ): Uint8Array {
+  ): SealedParts {
     if (seq < 0n || seq > MAX_SEQ) throw new SessionError('seq-exhausted', `seq ${seq}`)
     if (this.#rotationDue(nowMs)) this.#rotate(nowMs)
     const ad = header(this.#epoch)
-    const out = CIPHERS[this.#cipher].encryptAfter(this.#key, seq, ad, plaintext)
+    const [ciphertext, tag] = CIPHERS[this.#cipher].encryptParts(this.#key, seq, ad, plaintext)
     this.#records++
     this.#bytes += plaintext.length
-    return out
+    return [ad, ciphertext, tag]
   }
 
   #rotationDue(nowMs: number): boolean {

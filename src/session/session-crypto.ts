@@ -15,6 +15,8 @@
  *
  * Retransmission is a new record with a new seq: a seq is never sealed twice.
  */
+
+import { concatBytes } from '../core/bytes.ts'
 import type { CipherName } from '../core/noise/cipher.ts'
 import { type Decoded, fail, ok } from '../core/result.ts'
 import { decodeName } from '../identity/name.ts'
@@ -22,6 +24,7 @@ import {
   ReceiveCipher,
   type RecordCipherOptions,
   resolveRecordOptions,
+  type SealedParts,
   SendCipher,
 } from './record-cipher.ts'
 import { type OpenError, SessionError } from './session-errors.ts'
@@ -126,6 +129,17 @@ export class SessionCrypto {
     nowMs: number,
     flags = 0,
   ): Uint8Array {
+    return concatBytes(this.sealParts(type, streamId, payload, nowMs, flags))
+  }
+
+  /** seal(), as [header, ciphertext, tag], not joined (bulk records: no copy). */
+  sealParts(
+    type: SealedType,
+    streamId: number,
+    payload: Uint8Array,
+    nowMs: number,
+    flags = 0,
+  ): SealedParts {
     if (isHandshakeType(type)) throw new SessionError('bad-record', `${type} is not sealed`)
     if (payload.length > MAX_PAYLOAD_BYTES) {
       throw new SessionError('bad-record', `payload ${payload.length} > ${MAX_PAYLOAD_BYTES}`)

@@ -38,10 +38,14 @@ import {
 // Specification constants.
 
 export const SESSION_PATTERN = 'IK'
-/** The link's suite too: one suite to audit; ChaCha20 is constant-time without AES-NI. */
-export const SESSION_SUITE: SuiteName = '25519_ChaChaPoly_BLAKE2s'
+/**
+ * AES-256-GCM for the records: they carry the bulk, and with AES and carry-less multiply in
+ * hardware (x86 AES-NI/VAES, ARMv8 crypto extensions) it costs a fraction of ChaCha20-Poly1305
+ * per byte in node:crypto. Links keep ChaChaPoly: they seal only headers (docs/wire-link.md).
+ */
+export const SESSION_SUITE: SuiteName = '25519_AESGCM_BLAKE2s'
 /** The records' AEAD: the suite's cipher. */
-export const SESSION_CIPHER: CipherName = 'ChaChaPoly'
+export const SESSION_CIPHER: CipherName = 'AESGCM'
 export const SESSION_LABEL = 'semos/session/v1'
 
 /** What both ends know once the handshake is done, each from its own side. */

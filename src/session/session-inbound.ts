@@ -29,7 +29,7 @@ import {
   type SessionHandle,
   type SessionManagerSettings,
 } from './session-manager-types.ts'
-import { decodeRecord, PARTIAL_ID_BYTES } from './session-records.ts'
+import { decodeRecord, decodeRecordHeader, PARTIAL_ID_BYTES } from './session-records.ts'
 import type { SessionTable } from './session-table.ts'
 
 /** What the inbound handshake needs from the manager. */
@@ -88,7 +88,10 @@ export function recordUndeliverable(
   nowMs: number,
 ): void {
   ctx.count('undeliverable')
-  const record = decodeRecord(payload)
+  // Only the header matters, and may be all there is: the overlay echoes a failed
+  // message's first bytes only, and a record that fails at its origin comes back as its
+  // header (its sealed body travelled as the message's tail).
+  const record = decodeRecordHeader(payload)
   if (!record.ok || record.value.header.type === 'hello') return
   const session = ctx.table.byId(hex(record.value.header.sessionId))
   if (session === undefined || !session.peerAddress?.equals(dest)) return

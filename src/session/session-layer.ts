@@ -78,7 +78,7 @@ export class SessionLayer {
       for (const o of outputs) {
         if (o.type === 'route') {
           sink?.route?.(o, nowMs)
-          overlay.route(o.dest, PROTO.session, o.payload, nowMs)
+          overlay.route(o.dest, PROTO.session, o.payload, nowMs, false, o.tail)
         } else {
           if (o.fresh) dht.cache.invalidate(o.name)
           dht.lookup(o.name, nowMs)

@@ -103,10 +103,11 @@ export type SessionOutput =
       readonly kind: RouteKind
       readonly session: SessionHandle | undefined
       /**
-       * How many of the payload's last bytes are a sealed body, already encrypted
-       * end to end: the links authenticate them without encrypting them again.
+       * What follows `payload` on the wire: a record's sealed body (ciphertext, tag),
+       * encrypted end to end already, in parts so that nothing copies it. The links
+       * send it as it is; the record is `payload ‖ tail`.
        */
-      readonly sealedTail: number
+      readonly tail: readonly Uint8Array[]
     }
   /** Look `name` up; `fresh`: bypass any cache. Answer with `onLookup`. */
   | { readonly type: 'lookup'; readonly name: string; readonly fresh: boolean }

@@ -331,9 +331,9 @@ export class SessionManager {
     payload: Uint8Array,
     kind: RouteKind,
     session?: SessionHandle,
-    sealedTail = 0,
+    tail: readonly Uint8Array[] = [],
   ): void {
-    this.#outputs.push({ type: 'route', dest, payload, kind, session, sealedTail })
+    this.#outputs.push({ type: 'route', dest, payload, kind, session, tail })
   }
 
   #get(handle: SessionHandle): Session {

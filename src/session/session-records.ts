@@ -126,6 +126,28 @@ export function encodeRecord(h: RecordHeader, body: Uint8Array): Uint8Array {
 }
 
 export function decodeRecord(bytes: Uint8Array): Decoded<SessionRecord, RecordDecodeError> {
+  const decoded = decodeRecordHeader(bytes)
+  if (!decoded.ok) return decoded
+  const { header, headerBytes, bodyBytes } = decoded.value
+  const remaining = bytes.length - headerBytes.length
+  if (remaining !== bodyBytes) {
+    return fail('bad-length', `body length ${bodyBytes}, ${remaining} bytes follow`)
+  }
+  const checked = checkBody(header, bodyBytes)
+  if (!checked.ok) return checked
+  return ok({ header, headerBytes, body: bytes.subarray(headerBytes.length) })
+}
+
+/**
+ * A record's header alone, whatever follows it (a body, part of one, nothing): for a
+ * record that comes back undeliverable, of which the overlay may echo only the start.
+ */
+export function decodeRecordHeader(
+  bytes: Uint8Array,
+): Decoded<
+  { header: RecordHeader; headerBytes: Uint8Array; bodyBytes: number },
+  RecordDecodeError
+> {
   const r = new ByteReader(bytes)
   const version = r.u8()
   const typeNumber = r.u8()
@@ -145,9 +167,6 @@ export function decodeRecord(bytes: Uint8Array): Decoded<SessionRecord, RecordDe
   if (names === undefined) return fail('truncated', `${bytes.length} bytes: header cut short`)
   const headerBytes = bytes.subarray(0, bytes.length - r.remaining)
   const bodyBytes = ((names[64] as number) << 8) | (names[65] as number)
-  if (r.remaining !== bodyBytes) {
-    return fail('bad-length', `body length ${bodyBytes}, ${r.remaining} bytes follow`)
-  }
   const header: RecordHeader = {
     type,
     flags: flags as number,
@@ -158,9 +177,7 @@ export function decodeRecord(bytes: Uint8Array): Decoded<SessionRecord, RecordDe
     source: names.subarray(0, PUBLIC_KEY_BYTES),
     destination: names.subarray(PUBLIC_KEY_BYTES, 2 * PUBLIC_KEY_BYTES),
   }
-  const checked = checkBody(header, bodyBytes)
-  if (!checked.ok) return checked
-  return ok({ header, headerBytes, body: r.bytes(bodyBytes) as Uint8Array })
+  return ok({ header, headerBytes, bodyBytes })
 }
 
 /** The session id of anything that decodes as a record, for finding its session. */

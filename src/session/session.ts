@@ -25,20 +25,20 @@ import {
   type SessionHandle,
   type SessionState,
 } from './session-manager-types.ts'
-import { type SealedType, TAG_BYTES } from './session-records.ts'
+import type { SealedType } from './session-records.ts'
 import { SessionReliability } from './srm/session-reliability.ts'
 import type { OutgoingRecord, SrmEvent, SrmInit } from './srm/srm-types.ts'
 import { decodeStreamMeta } from './stream-meta.ts'
 
 /** What a session needs from its manager. */
 export interface SessionContext {
-  /** `sealedTail`: how many of the payload's last bytes are its sealed body (SessionOutput). */
+  /** `tail`: the record's sealed body, after `payload` (SessionOutput). */
   route(
     dest: Address,
     payload: Uint8Array,
     kind: RouteKind,
     session: SessionHandle,
-    sealedTail?: number,
+    tail?: readonly Uint8Array[],
   ): void
   event(e: SessionEvent): void
   count(code: string): void
@@ -185,8 +185,8 @@ export class Session {
     const crypto = this.#crypto
     const dest = this.#peerAddress
     if (crypto === undefined || dest === undefined) return
-    const record = crypto.seal(type, 0, body, nowMs)
-    this.#ctx.route(dest, record, kind, this.handle, body.length + TAG_BYTES)
+    const [header, ciphertext, tag] = crypto.sealParts(type, 0, body, nowMs)
+    this.#ctx.route(dest, header, kind, this.handle, [ciphertext, tag])
   }
 
   #onSrmEvent(e: SrmEvent): void {

@@ -8,6 +8,7 @@
  * A host may carry a layer above the overlay (the DHT): `HostLayer` gets the
  * overlay's events and its own timer, so the whole stack runs on one clock.
  */
+import { concatBytes } from '../core/bytes.ts'
 import { Rng } from '../core/rng.ts'
 import type { LinkId, OverlayEvent, OverlayNodeInit } from '../overlay/node-types.ts'
 import { OverlayNode } from '../overlay/overlay-node.ts'
@@ -164,7 +165,7 @@ export class SimNetwork {
       const events = node.takeEvents()
       if (actions.length === 0 && events.length === 0) break
       for (const a of actions) {
-        if (a.type === 'send') this.#send(host, a.link, a.bytes)
+        if (a.type === 'send') this.#send(host, a.link, a.bytes, a.tail)
         else if (a.type === 'dial') this.#dial(host, a.link, a.endpoint)
         else this.#close(host, a.link)
       }
@@ -208,14 +209,16 @@ export class SimNetwork {
     })
   }
 
-  #send(host: SimHost, link: LinkId, bytes: Uint8Array): void {
+  #send(host: SimHost, link: LinkId, bytes: Uint8Array, tail: readonly Uint8Array[] = []): void {
     const end = host.peers.get(link)
     if (end === undefined) return
     host.messagesSent++
-    const copy = Uint8Array.from(bytes)
+    // A link delivers the message and its tail as one buffer, the tail's length said.
+    const copy = concatBytes([bytes, ...tail])
+    const sealedTail = copy.length - bytes.length
     this.clock.schedule(this.#latencyMs, () => {
       if (!end.host.alive || !end.host.peers.has(end.link)) return
-      end.host.overlay.receive(end.link, copy, this.now)
+      end.host.overlay.receive(end.link, copy, this.now, sealedTail)
       this.pump(end.host)
     })
   }

@@ -286,16 +286,19 @@ describe('link session', () => {
     assert.equal(closedWith(a.takeEvents()), 'peer-close')
   })
 
-  it('carries a sealed tail in the clear, authenticated, however the stream is cut', () => {
+  it('carries a sealed tail in the clear, from its parts, however the stream is cut', () => {
     fc.assert(
       fc.property(
         fc.uint8Array({ minLength: 1, maxLength: 300 }),
-        fc.uint8Array({ minLength: 1, maxLength: 5000 }),
+        fc.uint8Array({ minLength: 16, maxLength: 5000 }),
+        fc.integer({ min: 0, max: 5000 }),
         fc.array(fc.integer({ min: 1, max: 2000 }), { minLength: 1, maxLength: 8 }),
-        (head, tail, cuts) => {
+        (head, tail, at, cuts) => {
           const [a, b] = openPair()
           const payload = concat([head, tail])
-          a.send(payload, 1, tail.length)
+          // The tail in two parts, cut anywhere (the last may be shorter than a tag).
+          const cut = at % (tail.length + 1)
+          a.send(head, 1, [tail.subarray(0, cut), tail.subarray(cut)])
           const wire = concat(a.takeOutgoing())
           // The tail is on the wire as it is, right at the end; the head is not.
           assert.deepEqual(wire.subarray(wire.length - tail.length), tail)
@@ -313,13 +316,36 @@ describe('link session', () => {
     )
   })
 
-  it('a tail changed on the way fails the link: decrypt-failed', () => {
+  it('a tail whose last 16 bytes (the end-to-end tag) changed on the way fails the link', () => {
+    for (const back of [1, 16]) {
+      const [a, b] = openPair()
+      a.send(Uint8Array.of(1, 2, 3), 1, [new Uint8Array(100).fill(7)])
+      const wire = concat(a.takeOutgoing())
+      wire[wire.length - back] = (wire[wire.length - back] as number) ^ 1
+      b.receive(wire, 1)
+      assert.equal(closedWith(b.takeEvents()), 'decrypt-failed')
+    }
+  })
+
+  it('the rest of a tail is for the end-to-end AEAD to authenticate: the link passes it on', () => {
     const [a, b] = openPair()
-    a.send(concat([Uint8Array.of(1, 2, 3), new Uint8Array(100).fill(7)]), 1, 100)
+    a.send(Uint8Array.of(1, 2, 3), 1, [new Uint8Array(100).fill(7)])
     const wire = concat(a.takeOutgoing())
-    wire[wire.length - 1] = (wire[wire.length - 1] as number) ^ 1
+    wire[wire.length - 17] = (wire[wire.length - 17] as number) ^ 1
     b.receive(wire, 1)
-    assert.equal(closedWith(b.takeEvents()), 'decrypt-failed')
+    const [event] = b.takeEvents()
+    assert.equal(event?.type, 'data')
+  })
+
+  it('refuses a split frame whose tail is shorter than a tag, either way', () => {
+    const [a, b] = openPair()
+    assert.throws(() => a.send(Uint8Array.of(1), 1, [new Uint8Array(15)]), {
+      code: 'payload-too-large',
+    })
+    // A peer that sends one anyway: a split header declaring a 15-byte tail.
+    const sealedHead = concat([Uint8Array.of(0, 0, 0, 20, 0, 0, 0, 15), new Uint8Array(35)])
+    b.receive(sealedHead, 1)
+    assert.equal(closedWith(b.takeEvents()), 'bad-frame')
   })
 
   it('refuses a split frame before the handshake is done', () => {
@@ -330,7 +356,7 @@ describe('link session', () => {
 
   it('refuses to send a tail larger than maxTailBytes', () => {
     const [a] = openPair()
-    assert.throws(() => a.send(new Uint8Array(4 * 1024 * 1024 + 2), 1, 4 * 1024 * 1024 + 1), {
+    assert.throws(() => a.send(Uint8Array.of(1), 1, [new Uint8Array(4 * 1024 * 1024 + 1)]), {
       code: 'payload-too-large',
     })
   })

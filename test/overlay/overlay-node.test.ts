@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
+import { concatBytes } from '../../src/core/bytes.ts'
 import { Rng } from '../../src/core/rng.ts'
 import { encodeName } from '../../src/identity/name.ts'
 import type { Address } from '../../src/overlay/address.ts'
-import type { OverlayEvent } from '../../src/overlay/node-types.ts'
+import { ROUTED_HOPS_OFFSET } from '../../src/overlay/messages.ts'
+import type { OverlayAction, OverlayEvent } from '../../src/overlay/node-types.ts'
 import { sameWeights } from '../../src/overlay/weights.ts'
 import { type SimHost, SimNetwork } from '../../src/sim/network.ts'
 
@@ -131,22 +133,52 @@ describe('overlay node on the in-memory network', () => {
     const [src, dst] = pairs.find(
       ([a, b]) => a !== b && !a.overlay.links().some((l) => l.name === b.overlay.name),
     ) as [SimHost, SimHost]
-    const payload = new Uint8Array(100)
-    for (const [tail, expected] of [
-      [40, 40],
-      [500, 100],
+    const head = new Uint8Array(60).fill(1)
+    const tail = [new Uint8Array(40).fill(2), new Uint8Array(16).fill(3)]
+    src.overlay.route(dst.overlay.address as Address, 7, head, net.now, false, tail)
+    const sent = src.overlay.takeActions().find((a) => a.type === 'send')
+    assert.ok(sent?.type === 'send')
+    // The origin hands the link the tail's own parts: nothing copied them.
+    assert.equal(sent.tail?.length, 2)
+    assert.ok(sent.tail?.[0] === tail[0] && sent.tail?.[1] === tail[1])
+    const end = src.peers.get(sent.link)
+    assert.ok(end, 'the first hop is a live link')
+    // As a link delivers it: the message and its tail in one buffer, the tail's length said.
+    const wire = concatBytes([sent.bytes, ...tail])
+    for (const [sealedTail, expected] of [
+      [56, 56],
+      [5000, 116], // never past the routed payload: the routed header stays encrypted
     ] as const) {
-      src.overlay.route(dst.overlay.address as Address, 7, payload, net.now, false, tail)
-      const sent = src.overlay.takeActions().find((a) => a.type === 'send')
-      assert.ok(sent?.type === 'send')
-      assert.equal(sent.sealedTail, expected)
-      const end = src.peers.get(sent.link)
-      assert.ok(end, 'the first hop is a live link')
-      end.host.overlay.receive(end.link, sent.bytes, net.now, sent.sealedTail)
-      const forwarded = end.host.overlay.takeActions().find((a) => a.type === 'send')
+      end.host.overlay.receive(end.link, Uint8Array.from(wire), net.now, sealedTail)
+      const forwarded: OverlayAction | undefined = end.host.overlay
+        .takeActions()
+        .find((x) => x.type === 'send')
       assert.ok(forwarded?.type === 'send', 'the relay forwards')
-      assert.equal(forwarded.sealedTail, expected)
+      const forwardedTail = concatBytes(forwarded.tail ?? [])
+      assert.equal(forwardedTail.length, expected)
+      assert.deepEqual(
+        concatBytes([forwarded.bytes, forwardedTail]).subarray(ROUTED_HOPS_OFFSET + 1),
+        wire.subarray(ROUTED_HOPS_OFFSET + 1),
+      )
     }
+  })
+
+  it('a message with a tail to this node itself arrives whole', () => {
+    const net = grow(3, 5)
+    const [host] = alive(net) as [SimHost]
+    host.overlay.takeEvents()
+    const tail = [Uint8Array.of(4, 5), Uint8Array.of(6)]
+    host.overlay.route(
+      host.overlay.address as Address,
+      7,
+      Uint8Array.of(1, 2, 3),
+      net.now,
+      false,
+      tail,
+    )
+    const delivered = host.overlay.takeEvents().find((e) => e.type === 'deliver')
+    assert.ok(delivered?.type === 'deliver')
+    assert.deepEqual([...delivered.payload], [1, 2, 3, 4, 5, 6])
   })
 
   for (const gapMs of [10_000, 60_000]) {

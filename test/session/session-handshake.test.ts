@@ -31,30 +31,30 @@ interface Vector {
   readonly messages: readonly { readonly payload: string; readonly ciphertext: string }[]
 }
 
-/** Noise_IK_25519_ChaChaPoly_BLAKE2s from cacophony.json, its first three messages. */
+/** Noise_IK_25519_AESGCM_BLAKE2s from cacophony.json, its first three messages. */
 const EMBEDDED_IK: Vector = {
-  protocol_name: 'Noise_IK_25519_ChaChaPoly_BLAKE2s',
+  protocol_name: 'Noise_IK_25519_AESGCM_BLAKE2s',
   init_prologue: '4a6f686e2047616c74',
   init_static: 'e61ef9919cde45dd5f82166404bd08e38bceb5dfdfded0a34c8df7ed542214d1',
   init_ephemeral: '893e28b9dc6ca8d611ab664754b8ceb7bac5117349a4439a6b0569da977c464a',
   init_remote_static: '31e0303fd6418d2f8c0e78b91f22e8caed0fbe48656dcf4767e4834f701b8f62',
   resp_static: '4a3acbfdb163dec651dfa3194dece676d437029c62a408b4c5ea9114246e4893',
   resp_ephemeral: 'bbdb4cdbd309f1a1f2e1456967fe288cadd6f712d65dc7b7793d5e63da6b375b',
-  handshake_hash: '48f3cb8bc9319da4ba1e9933991b1c4ed4034f1f126a76d3a1fbcfd7f94248d4',
+  handshake_hash: 'af51ccef548b5277ae7120c78750de6ad146ead3565b67ae43551ca4dfa962a3',
   messages: [
     {
       payload: '4c756477696720766f6e204d69736573',
       ciphertext:
-        'ca35def5ae56cec33dc2036731ab14896bc4c75dbb07a61f879f8e3afa4c79440b03ddc7aac5123d06a1b23b71670e32e76c28239a7ca4ac8f784de7e44c1adbfc6e83fef7352a58d9d56157400c0a737b1d171ce368229c7b752ac25b8faf4eca690f6d896f543be02c996ab2b86b76',
+        'ca35def5ae56cec33dc2036731ab14896bc4c75dbb07a61f879f8e3afa4c7944fc16af5edc066c93c77be147f8e6785cd6bd7b27e0f660d02a6a566ceb61b22af4d0dcc8560bce79b2a1fb55f68bc34017319936516ae9ce0862fe172c77a883f241700cb26d145dc8f8c9fe80a29008',
     },
     {
       payload: '4d757272617920526f746862617264',
       ciphertext:
-        '95ebc60d2b1fa672c1f46a8aa265ef51bfe38e7ccb39ec5be34069f144808843d9b5a8927f0ac9655ef76833bc7e5561f42e691ac8404efd6fbd6308b6a27c',
+        '95ebc60d2b1fa672c1f46a8aa265ef51bfe38e7ccb39ec5be34069f14480884319679a2f2fae0ee3700b9d1f532eb77fcf485567e810eaf95b2f9eeca858fe',
     },
     {
       payload: '462e20412e20486179656b',
-      ciphertext: '2c256ed08fcd08c2980f954ee4beaccb61c9581340f5dd2fd1cf3b',
+      ciphertext: 'daf849a4f4bd8b0276f120b017b9dfdbc9ed667ee98316e95de1cc',
     },
   ],
 }

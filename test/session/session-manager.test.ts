@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
+import { concatBytes } from '../../src/core/bytes.ts'
 import { identityFromSeed } from '../../src/identity/keys.ts'
 import type { Address } from '../../src/overlay/address.ts'
 import { PROTO } from '../../src/overlay/node-types.ts'
@@ -205,7 +206,11 @@ describe('session manager on the simulated overlay', () => {
     writeAll(net, a, ref, first)
     assert.ok(runUntil(net, () => eventsOf(b, 'end').length === 1, 10_000))
     const sessionId = eventsOf(b, 'established')[0]?.e.sessionId as Uint8Array
-    const captured = a.routes.find((r) => r.kind === 'data')?.payload as Uint8Array
+    const route = a.routes.find((r) => r.kind === 'data')
+    assert.ok(route)
+    // A data record leaves as its header and, apart, its sealed body (ciphertext, tag).
+    assert.equal(route.tail.length, 2)
+    const captured = concatBytes([route.payload, ...route.tail])
     const bAddress = b.host.overlay.address as Address
     const inject = (bytes: Uint8Array) => {
       m.host.overlay.route(bAddress, PROTO.session, bytes, net.now)

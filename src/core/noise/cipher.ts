@@ -22,6 +22,16 @@ export interface CipherFunctions {
    * records whose header is their associated data.
    */
   encryptAfter(k: KeyObject, n: bigint, ad: Uint8Array, plaintext: Uint8Array): Uint8Array
+  /**
+   * ENCRYPT(k, n, ad, plaintext) as its two parts, [ciphertext, tag], not joined: for
+   * records that travel as parts (a writev), so that nothing copies the ciphertext.
+   */
+  encryptParts(
+    k: KeyObject,
+    n: bigint,
+    ad: Uint8Array,
+    plaintext: Uint8Array,
+  ): [ciphertext: Uint8Array, tag: Uint8Array]
   /** DECRYPT(k, n, ad, ciphertext): the plaintext, or `undefined` if the tag is wrong. */
   decrypt(k: KeyObject, n: bigint, ad: Uint8Array, ciphertext: Uint8Array): Uint8Array | undefined
 }
@@ -56,6 +66,14 @@ function aead(name: CipherName, algorithm: Algorithm, littleEndian: boolean): Ci
         at += part.length
       }
       return out
+    },
+    encryptParts(k, n, ad, plaintext) {
+      const cipher = createCipheriv(alg, k, nonce(n), { authTagLength: TAG_BYTES })
+      cipher.setAAD(ad, { plaintextLength: plaintext.length })
+      const body = cipher.update(plaintext)
+      // final() is empty for these AEADs; it only computes the tag.
+      cipher.final()
+      return [body, cipher.getAuthTag()]
     },
     decrypt(k, n, ad, ciphertext) {
       if (ciphertext.length < TAG_BYTES) return undefined
