@@ -25,7 +25,7 @@ describe('config edit', () => {
     const out = setTopLevel(HAND_KEPT, 'forward', ['5432:db:5432', '2222:laptop:22'])
     assert.equal(
       out,
-      HAND_KEPT.replace(/forward = \[[^]*?\n\]/, 'forward = ["5432:db:5432", "2222:laptop:22"]'),
+      HAND_KEPT.replace(/forward = \[[\s\S]*?\n\]/, 'forward = ["5432:db:5432", "2222:laptop:22"]'),
     )
     assert.match(out, /# my semos config/)
     assert.match(out, /bootstrap = \["192.0.2.1:7400"\] # the VPS/)

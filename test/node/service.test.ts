@@ -107,7 +107,10 @@ describe('semos up service', { timeout: 60_000 }, () => {
     })
     const id = (f as { id: string }).id
     const saved = readFileSync(config, 'utf8')
-    assert.equal(saved, HAND_KEPT.replace(/forward = \[[^]*\]/, `forward = ["0:${a.node.name}:7"]`))
+    assert.equal(
+      saved,
+      HAND_KEPT.replace(/forward = \[[\s\S]*\]/, `forward = ["0:${a.node.name}:7"]`),
+    )
     assert.deepEqual(resolveForwardSettings({ config }, {}).local, [`0:${a.node.name}:7`])
 
     await b.handle('forward-add', { kind: 'expose', spec: '9', allow: ['laptop'], save: true })
