@@ -14,6 +14,11 @@
  *      every DHT lookup answer back to it, its routes go out through the
  *      overlay, its events to `onSession`. Applications call it through
  *      `withSessions`, which pumps afterwards.
+ *   5. Watch this host's addresses (netwatch.ts): when they change (a move, a
+ *      pulled cable, a new Wi-Fi), drop the links that cannot work any more and
+ *      tell the overlay at once (`networkChanged`), so that it re-joins now rather
+ *      than after its keepalives time out or its join back-off runs out; with a
+ *      wildcard listen address, what the node advertises follows its addresses.
  *
  * Clocks: the overlay, links and session manager run on the monotonic clock;
  * the DHT on the wall clock, since records carry absolute expiries.
@@ -39,8 +44,24 @@ import { ControlError } from './control.ts'
 import type { Daemon, DaemonDeps, DaemonOptions } from './daemon-api.ts'
 import { statusOf } from './daemon-status.ts'
 import type { Logger } from './logger.ts'
+import {
+  type HostAddress,
+  hostAddresses,
+  type NetworkChange,
+  preferredAddress,
+  watchNetwork,
+} from './netwatch.ts'
 import { controlSocketPath } from './state-dir.ts'
 import { Waiters } from './waiters.ts'
+
+/**
+ * An address back after at least this long away: the links that lived through the
+ * outage are dropped and the node re-joins, rather than wait out TCP's back-off.
+ */
+export const LONG_OUTAGE_MS = 500
+
+/** Peers of lost links remembered as re-join contacts. */
+const MAX_LOST_PEERS = 8
 
 /** Routed frames are dropped (and counted) when a link holds more than this unsent. */
 export const MAX_LINK_BACKLOG_BYTES = 4 * 1024 * 1024
@@ -48,6 +69,12 @@ export const MAX_LINK_BACKLOG_BYTES = 4 * 1024 * 1024
 /** The daemon's dependencies, plus the session manager's settings (defaults otherwise). */
 export interface OverlayDaemonDeps extends DaemonDeps {
   readonly session?: Omit<SessionManagerInit, 'identity'>
+  /**
+   * Network-change detection (netwatch.ts): the poll period of this host's addresses,
+   * default 100 ms; false: off (the node then learns of a move only from its links'
+   * keepalives, or from reconnect()).
+   */
+  readonly netwatch?: { readonly intervalMs?: number } | false
 }
 
 export async function startDaemon(
@@ -106,11 +133,24 @@ export class OverlayDaemon implements Daemon {
   readonly #lookups = new Waiters<DhtEvent>()
   readonly #pongs = new Waiters<Extract<OverlayEvent, { type: 'pong' }>>()
   readonly #drops: Record<string, number> = {}
+  readonly #netwatch: { readonly intervalMs?: number } | false
+  #unwatch: (() => void) | undefined
+  /** Listening on a wildcard address with nothing to advertise: advertise what the host has. */
+  #autoEndpoint: { readonly port: number } | undefined
+  /** Addresses this host had and lost (→ when, monotonic), until they come back or a move. */
+  readonly #lost = new Map<string, number>()
+  /** Endpoints of the peers of links lost lately, newest first (re-join contacts). */
+  #lostPeers: string[] = []
+  /** The endpoint of the last parent this node had. */
+  #lastParent: string | undefined
+  /** When each link was made (monotonic ms): a move drops those older than the loss. */
+  readonly #linkBornAt = new Map<LinkId, number>()
 
   constructor(options: DaemonOptions, deps: OverlayDaemonDeps) {
     this.#options = options
     this.#identity = deps.identity
     this.#sessionInit = deps.session ?? {}
+    this.#netwatch = deps.netwatch ?? {}
     this.#log = deps.log
     this.name = deps.identity.name
     this.controlPath = controlSocketPath(options.stateDir)
@@ -134,7 +174,14 @@ export class OverlayDaemon implements Daemon {
 
   async start(): Promise<void> {
     const bound = await this.#listener.listen(this.#options.listen)
-    const endpoint = this.#options.advertise ?? hostPort(this.#options.listen.host, bound.port)
+    let endpoint = this.#options.advertise ?? hostPort(this.#options.listen.host, bound.port)
+    if (this.#options.advertise === undefined && isWildcard(this.#options.listen.host)) {
+      // 0.0.0.0:7400 means nothing to a peer: advertise this host's address, and keep
+      // advertising its current one as it moves (#onNetworkChange).
+      this.#autoEndpoint = { port: bound.port }
+      const host = preferredAddress(hostAddresses())
+      if (host !== undefined) endpoint = hostPort(host, bound.port)
+    }
     const overlay = new OverlayNode({
       name: this.name,
       endpoint,
@@ -156,11 +203,15 @@ export class OverlayDaemon implements Daemon {
     )
     overlay.start(monotonic())
     this.#pump()
+    if (this.#netwatch !== false) {
+      this.#unwatch = watchNetwork((change) => this.#onNetworkChange(change), this.#netwatch)
+    }
   }
 
   async stop(): Promise<void> {
     if (this.#stopping) return this.stopped
     this.#stopping = true
+    this.#unwatch?.()
     this.#overlay?.leave(monotonic())
     this.#pump()
     clearTimeout(this.#timer)
@@ -293,6 +344,88 @@ export class OverlayDaemon implements Daemon {
     this.#input(() => this.#overlay?.networkChanged(monotonic(), via))
   }
 
+  /**
+   * This host's addresses changed. When an address went away and a new one came
+   * (the host moved: another subnet, another Wi-Fi), the links made before can never
+   * carry a byte again — their packets leave from an address the host no longer has —
+   * yet TCP would not notice for minutes and the link keepalive only after
+   * dead_after_ms: they are dropped at once (a link cannot tell which local address
+   * it uses, so every link made before the loss goes, but loopback ones; on a host
+   * with two networks that costs a re-join, some tens of ms). An address that
+   * vanishes and comes back (a flapping cable: libuv hides the addresses of an
+   * interface without carrier) within LONG_OUTAGE_MS drops nothing: links that lived
+   * through it carry on; after a longer outage the same links go too, because their
+   * TCP connections sit in retransmission back-off (0.2, 0.4, 0.8, 1.6 s…) and would
+   * leave the path idle for up to that long after it is back — a re-join is faster.
+   * Links still connecting are dropped on any new address, since a SYN sent into the
+   * old network would wait out the connect timeout. Then the overlay hears of it: a node that lost its place re-joins at
+   * once, through the members it knows, instead of waiting out its back-off.
+   */
+  #onNetworkChange(change: NetworkChange): void {
+    const overlay = this.#overlay
+    if (overlay === undefined || this.#stopping) return
+    const show = (list: readonly HostAddress[]) => list.map((a) => `${a.iface} ${a.cidr}`)
+    this.#log.info({ added: show(change.added), removed: show(change.removed) }, 'network changed')
+    const nowMs = monotonic()
+    for (const a of change.removed) this.#lost.set(a.address, nowMs)
+    // A link made after the last loss used an address the host still had then: it stays.
+    const lostAtMs = Math.max(...this.#lost.values())
+    const fresh = change.added.some((a) => !this.#lost.has(a.address))
+    const longGone = change.added.some(
+      (a) => nowMs - (this.#lost.get(a.address) ?? nowMs) >= LONG_OUTAGE_MS,
+    )
+    for (const a of change.current) this.#lost.delete(a.address)
+    const moved = (fresh && this.#lost.size > 0) || longGone
+    const auto = this.#autoEndpoint
+    const host = preferredAddress(change.current)
+    if (auto !== undefined && host !== undefined) {
+      const endpoint = hostPort(host, auto.port)
+      if (endpoint !== overlay.endpoint) {
+        // Read whenever a hello goes out, and every link of a moved node is new: its new
+        // links advertise where it now is.
+        overlay.setEndpoint(endpoint)
+        this.#log.info({ endpoint }, 'advertising a new endpoint')
+      }
+    }
+    // Who to re-join through: the parent, or the last one (it holds this node's slot, so
+    // the node may keep its address), the peers of the links about to go, the peers of
+    // links lost lately (an outage longer than dead_after_ms left none open), then the
+    // bootstrap members; the overlay tries its own candidates after these. (A child of
+    // the root whose lower siblings are gone has no candidate of its own but them.)
+    const contacts: string[] = []
+    if (change.added.length > 0) {
+      const views = overlay.links()
+      const parent = views.find((v) => v.role === 'parent')?.link
+      const stale = [...this.#links].filter(([id, link]) => {
+        if (link.state !== 'open') return true
+        if (!moved) return false
+        const remote = link.remoteAddress
+        const born = this.#linkBornAt.get(id) ?? Number.NEGATIVE_INFINITY
+        return born <= lostAtMs && (remote === undefined || !isLoopback(remote))
+      })
+      // The parent's link goes last: an orphan that still sees other links open takes its
+      // parent's loss for the root's death (a child of the root may then promote itself
+      // and split the overlay); with none open, it re-joins.
+      stale.sort(([a], [b]) => Number(a === parent) - Number(b === parent))
+      const parentEndpoint = views.find((v) => v.link === parent)?.endpoint ?? this.#lastParent
+      const dropped = [...stale].reverse().map(([id]) => views.find((x) => x.link === id))
+      for (const e of [
+        parentEndpoint,
+        ...dropped.map((v) => (v?.open ? v.endpoint : undefined)),
+        ...this.#lostPeers,
+        ...this.#options.bootstrap,
+      ]) {
+        if (e !== undefined && e !== overlay.endpoint && !contacts.includes(e)) contacts.push(e)
+      }
+      if (moved) this.#lost.clear()
+      for (const [, link] of stale) link.destroy()
+      if (stale.length > 0) {
+        this.#log.info({ links: stale.length, moved }, 'dropped links the change broke')
+      }
+    }
+    if (!this.#offline) this.#input(() => overlay.networkChanged(monotonic(), contacts))
+  }
+
   #onInbound(link: TcpLink): void {
     const overlay = this.#overlay
     if (overlay === undefined || this.#stopping || this.#offline || link.peerName === undefined) {
@@ -325,11 +458,19 @@ export class OverlayDaemon implements Daemon {
 
   #attach(id: LinkId, link: TcpLink): void {
     this.#links.set(id, link)
+    this.#linkBornAt.set(id, monotonic())
     link.on('data', (payload, sealedTail) => {
       this.#input(() => this.#overlay?.receive(id, payload, monotonic(), sealedTail))
     })
     link.on('closed', (reason, detail) => {
+      const view = this.#overlay?.links().find((v) => v.link === id)
+      if (view?.open && view.endpoint !== undefined) {
+        if (view.role === 'parent') this.#lastParent = view.endpoint
+        const e = view.endpoint
+        this.#lostPeers = [e, ...this.#lostPeers.filter((x) => x !== e)].slice(0, MAX_LOST_PEERS)
+      }
       this.#links.delete(id)
+      this.#linkBornAt.delete(id)
       const level = reason === 'local-close' || reason === 'peer-close' ? 'debug' : 'info'
       this.#log[level]({ link: id, peer: link.peerName, reason, detail }, 'link closed')
       this.#input(() => this.#overlay?.linkDown(id, monotonic()))
@@ -497,6 +638,14 @@ function nameParam(params: Record<string, unknown>): string {
   const name = typeof raw === 'string' ? canonicalName(raw) : undefined
   if (name === undefined) throw ControlError.remote('bad-name', `not a semos name: ${String(raw)}`)
   return name
+}
+
+function isWildcard(host: string): boolean {
+  return host === '0.0.0.0' || host === '::' || host === '[::]' || host === ''
+}
+
+function isLoopback(ip: string): boolean {
+  return ip === '::1' || /^(?:::ffff:)?127\./.test(ip)
 }
 
 function hostPort(host: string, port: number): string {

@@ -117,7 +117,7 @@ type ChildUpdate = 'none' | 'siblings' | 'tables' | 'address'
 
 export class OverlayNode {
   readonly name: string
-  readonly endpoint: string
+  #endpoint: string
   readonly stats: OverlayStats = {
     forwarded: 0,
     delivered: 0,
@@ -169,7 +169,7 @@ export class OverlayNode {
   constructor(init: OverlayNodeInit) {
     this.#o = resolveOverlayOptions(init)
     this.name = init.name
-    this.endpoint = init.endpoint
+    this.#endpoint = init.endpoint
     this.#random = init.random ?? Math.random
     this.#bootstrap = [...init.bootstrap]
     for (const e of this.#bootstrap) this.#remember(e, undefined)
@@ -384,6 +384,19 @@ export class OverlayNode {
     const out = this.#events
     this.#events = []
     return out
+  }
+
+  /** The "host:port" this node's hellos tell peers to dial it at. */
+  get endpoint(): string {
+    return this.#endpoint
+  }
+
+  /**
+   * The host's address changed (it moved; it listens on every address): the hellos of its
+   * links from now on advertise `endpoint`. Links made before keep what they were told.
+   */
+  setEndpoint(endpoint: string): void {
+    this.#endpoint = endpoint
   }
 
   // ---- sending ----

@@ -151,8 +151,12 @@ export class Session {
       case 'ack':
       case 'rehello':
       case 'rehello-reply':
-        if (payload.length === 0) this.#ctx.count('announce')
-        else this.srm.receive(payload, nowMs)
+        if (payload.length === 0) {
+          // The peer re-joined and says where it is: the path is back now. A session
+          // suspended waiting on it resumes (and resends) at once, not at its next probe.
+          this.#ctx.count('announce')
+          this.srm.resume(nowMs)
+        } else this.srm.receive(payload, nowMs)
         break
       case 'close':
         if (payload.length !== 1) this.#ctx.count('bad-close')

@@ -39,7 +39,9 @@ describe(`${NODES} node processes on loopback`, { timeout: 180_000 }, () => {
       const via = rng.pick(joined)
       joined.push(await cluster.start([via.endpoint]))
     }
-    await converge(cluster, 10_000)
+    // Joining is not what the issue times (the repair below is): the budget only bounds a
+    // slow machine's all-pairs rounds, 380 pings and lookups at once, each given 1 s.
+    await converge(cluster, 30_000)
   })
 
   it('5 random non-root nodes killed, then the root: all survivors reach each other within 10 s', async () => {

@@ -146,6 +146,56 @@ describe('session manager on the simulated overlay', () => {
     assert.ok(firstData.atMs - rejoin.atMs < 100)
   })
 
+  it('when the receiver moves, the suspended sender resumes on its announcement, not its next probe', () => {
+    const { net, stacks } = growSessions(16, 12)
+    const depth = (s: Stack) => s.host.overlay.address?.depth ?? 0
+    const b = stacks.find((s) => depth(s) >= 2 && s.host.overlay.subtreeSize() === 1) as Stack
+    const a = stacks.find(
+      (s) => s !== b && depth(s) >= 1 && s.identity.name !== b.host.overlay.parentName,
+    ) as Stack
+    const first = randomBytes(256 * 1024, 6)
+    const second = randomBytes(1024 * 1024, 7)
+    const ref = a.manager.connect(b.identity.name, encodeStreamMeta(22), net.now)
+    a.manager.write(ref, first, net.now)
+    net.pump(a.host)
+    const receivedAtB = () =>
+      [...b.received.values()].flat().reduce((n, part) => n + part.length, 0)
+    assert.ok(runUntil(net, () => receivedAtB() === first.length, 10_000, 1))
+    net.runFor(1000) // every ack and window update answered: B waits on nothing
+    // B drops off; A goes on writing, gets no ack, and suspends. B, owed nothing, stays active.
+    net.detach(b.host)
+    a.manager.write(ref, second, net.now)
+    a.manager.end(ref, net.now)
+    net.pump(a.host)
+    net.runFor(20_000) // A's probes back off to their cap, 5 s apart
+    assert.equal(eventsOf(a, 'suspended').length, 1)
+    assert.equal(eventsOf(b, 'suspended').length, 0)
+    const mark = b.addresses.length
+    net.attach(b.host)
+    const rejoined = () =>
+      b.addresses.slice(mark).find((x) => x.e.reason !== 'orphaned' && x.e.address)
+    assert.ok(
+      runUntil(net, () => rejoined() !== undefined, 30_000, 1),
+      'B re-joined',
+    )
+    const rejoin = rejoined() as (typeof b.addresses)[number]
+    assert.ok(runUntil(net, () => eventsOf(a, 'resumed').length > 0, 10_000, 1))
+    const resumed = eventsOf(a, 'resumed')[0]
+    assert.ok(resumed)
+    assert.ok((a.manager.counters.announce ?? 0) >= 1, 'A heard B announce its address')
+    // Within a few overlay hops of B's re-join: the announcement, not a probe up to 5 s later.
+    assert.equal(resumed.e.reason, 'driver')
+    assert.ok(resumed.atMs - rejoin.atMs < 100, `resumed ${resumed.atMs - rejoin.atMs} ms after`)
+    assert.ok(runUntil(net, () => eventsOf(b, 'end').length === 1, 60_000))
+    const opened = eventsOf(b, 'stream-opened')[0]?.e
+    assert.ok(opened)
+    assert.deepEqual(
+      concat(b.received.get(key(opened.session, opened.streamId))),
+      concat([first, second]),
+    )
+    assert.equal(eventsOf(a, 'established').length, 1)
+  })
+
   it('a stream whose peer is unreachable for 10 minutes holds at most its send buffer, then finishes', (t) => {
     const { net, stacks } = growSessions(12, 21)
     const leaves = stacks.filter(

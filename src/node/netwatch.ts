@@ -1,0 +1,146 @@
+/**
+ * Network-change detection for the daemon: this host's addresses, polled.
+ *
+ * Node.js has no portable event for "an address appeared or went away", so the
+ * watcher reads `os.networkInterfaces()` every `intervalMs` (default 100 ms; one
+ * getifaddrs(3) call, some tens of microseconds) and reports when the set of
+ * usable addresses differs from the last one seen. libuv lists only interfaces
+ * that are up *and* running (carrier present), so a pulled cable, a veth whose
+ * peer went down, a lost Wi-Fi association and a removed address all look the
+ * same here: addresses vanish; a new network makes new ones appear.
+ *
+ * Usable means non-internal and not IPv6 link-local (fe80::/10 comes and goes with
+ * every link and is never what a peer dials). One poller serves every watcher in
+ * the process (a library user may run many nodes in one process); its timer is
+ * unref'd, so it never keeps a process alive.
+ */
+import { type NetworkInterfaceInfo, networkInterfaces } from 'node:os'
+
+/** One usable address of this host. */
+export interface HostAddress {
+  readonly address: string
+  readonly family: 'IPv4' | 'IPv6'
+  /** "address/prefix", as os.networkInterfaces() gives it. */
+  readonly cidr: string
+  readonly iface: string
+}
+
+/** What changed between two polls. */
+export interface NetworkChange {
+  readonly added: readonly HostAddress[]
+  readonly removed: readonly HostAddress[]
+  /** Every usable address now. */
+  readonly current: readonly HostAddress[]
+}
+
+export const DEFAULT_NETWATCH_INTERVAL_MS = 100
+
+type Read = () => NodeJS.Dict<NetworkInterfaceInfo[]>
+
+/** This host's usable addresses now (sorted: IPv4 first, then by interface and address). */
+export function hostAddresses(read: Read = networkInterfaces): HostAddress[] {
+  const out: HostAddress[] = []
+  for (const [iface, infos] of Object.entries(read())) {
+    for (const i of infos ?? []) {
+      if (i.internal) continue
+      if (i.family === 'IPv6' && /^fe[89ab]/i.test(i.address)) continue
+      out.push({ address: i.address, family: i.family, cidr: i.cidr ?? i.address, iface })
+    }
+  }
+  return out.sort(
+    (a, b) =>
+      (a.family === b.family ? 0 : a.family === 'IPv4' ? -1 : 1) ||
+      a.iface.localeCompare(b.iface) ||
+      a.address.localeCompare(b.address),
+  )
+}
+
+const key = (a: HostAddress): string => `${a.iface} ${a.cidr}`
+
+/** The address others should dial, of those given: the first IPv4, else the first IPv6. */
+export function preferredAddress(addresses: readonly HostAddress[]): string | undefined {
+  return addresses[0]?.address
+}
+
+type Listener = (change: NetworkChange) => void
+
+/** The shared poller: one timer, one read per tick, however many watchers. */
+class Poller {
+  readonly #listeners = new Set<Listener>()
+  #timer: NodeJS.Timeout | undefined
+  #last = new Map<string, HostAddress>()
+  #intervalMs = DEFAULT_NETWATCH_INTERVAL_MS
+  readonly #read: Read
+
+  constructor(read: Read) {
+    this.#read = read
+  }
+
+  add(listener: Listener, intervalMs: number): void {
+    if (this.#listeners.size === 0) this.#last = this.#snapshot()
+    this.#listeners.add(listener)
+    // The fastest watcher sets the pace.
+    if (this.#timer !== undefined && intervalMs >= this.#intervalMs) return
+    clearInterval(this.#timer)
+    this.#intervalMs = intervalMs
+    this.#timer = setInterval(() => this.poll(), intervalMs)
+    this.#timer.unref()
+  }
+
+  delete(listener: Listener): void {
+    this.#listeners.delete(listener)
+    if (this.#listeners.size > 0) return
+    clearInterval(this.#timer)
+    this.#timer = undefined
+    this.#intervalMs = DEFAULT_NETWATCH_INTERVAL_MS
+  }
+
+  /** Reads the addresses now; tells every watcher if they changed. */
+  poll(): void {
+    let next: Map<string, HostAddress>
+    try {
+      next = this.#snapshot()
+    } catch {
+      return // getifaddrs failing (EMFILE…) is not a network change
+    }
+    const added = [...next.values()].filter((a) => !this.#last.has(key(a)))
+    const removed = [...this.#last.values()].filter((a) => !next.has(key(a)))
+    this.#last = next
+    if (added.length === 0 && removed.length === 0) return
+    const change = { added, removed, current: [...next.values()] }
+    for (const l of [...this.#listeners]) l(change)
+  }
+
+  #snapshot(): Map<string, HostAddress> {
+    return new Map(hostAddresses(this.#read).map((a) => [key(a), a]))
+  }
+}
+
+const shared = new Poller(networkInterfaces)
+
+export interface WatchOptions {
+  /** Poll period, ms (default 100). The fastest watcher's period is used for all. */
+  readonly intervalMs?: number
+}
+
+/** Calls `listener` whenever this host's usable addresses change; returns the unwatch. */
+export function watchNetwork(listener: Listener, options: WatchOptions = {}): () => void {
+  const intervalMs = Math.max(10, options.intervalMs ?? DEFAULT_NETWATCH_INTERVAL_MS)
+  shared.add(listener, intervalMs)
+  return () => shared.delete(listener)
+}
+
+/** A poller over a given reader, for tests (poll() by hand). */
+export function createPoller(read: Read): {
+  watch: (listener: Listener) => () => void
+  poll: () => void
+} {
+  const p = new Poller(read)
+  return {
+    watch: (listener) => {
+      p.add(listener, 60_000)
+      return () => p.delete(listener)
+    },
+    poll: () => p.poll(),
+  }
+}

@@ -1,0 +1,77 @@
+/**
+ * netwatch.ts on a scripted interface table: which addresses count, what a change
+ * reports, and that nothing is reported when nothing changed. (The lab's scenarios,
+ * mobility.test.ts, exercise it on real interfaces.)
+ */
+import assert from 'node:assert/strict'
+import type { NetworkInterfaceInfo } from 'node:os'
+import { describe, it } from 'node:test'
+import {
+  createPoller,
+  hostAddresses,
+  type NetworkChange,
+  preferredAddress,
+} from '../../src/node/netwatch.ts'
+
+const v4 = (address: string, bits = 24): NetworkInterfaceInfo => ({
+  address,
+  netmask: '255.255.255.0',
+  family: 'IPv4',
+  mac: '02:00:00:00:00:01',
+  internal: false,
+  cidr: `${address}/${bits}`,
+})
+const v6 = (address: string): NetworkInterfaceInfo => ({
+  address,
+  netmask: 'ffff:ffff:ffff:ffff::',
+  family: 'IPv6',
+  mac: '02:00:00:00:00:01',
+  internal: false,
+  cidr: `${address}/64`,
+  scopeid: 0,
+})
+const lo: NetworkInterfaceInfo = { ...v4('127.0.0.1', 8), internal: true }
+
+describe('netwatch', () => {
+  it('counts non-internal addresses, IPv4 first, and never IPv6 link-local ones', () => {
+    const addresses = hostAddresses(() => ({
+      lo: [lo],
+      eth0: [v6('fe80::1'), v6('2001:db8::5'), v4('10.0.0.5')],
+    }))
+    assert.deepEqual(
+      addresses.map((a) => a.address),
+      ['10.0.0.5', '2001:db8::5'],
+    )
+    assert.equal(preferredAddress(addresses), '10.0.0.5')
+    assert.equal(preferredAddress(hostAddresses(() => ({ lo: [lo] }))), undefined)
+  })
+
+  it('reports a move as one address removed and one added, and silence otherwise', () => {
+    let table: NodeJS.Dict<NetworkInterfaceInfo[]> = { lo: [lo], eth0: [v4('10.0.1.5')] }
+    const poller = createPoller(() => table)
+    const changes: NetworkChange[] = []
+    const unwatch = poller.watch((c) => changes.push(c))
+    poller.poll()
+    assert.equal(changes.length, 0, 'no change, no report')
+    table = { lo: [lo] } // the cable is pulled: the interface has no carrier
+    poller.poll()
+    table = { lo: [lo], eth0: [v4('10.0.2.7'), v6('fe80::1')] } // another subnet
+    poller.poll()
+    poller.poll()
+    assert.deepEqual(
+      changes.map((c) => ({
+        added: c.added.map((a) => a.cidr),
+        removed: c.removed.map((a) => a.cidr),
+        current: c.current.map((a) => a.address),
+      })),
+      [
+        { added: [], removed: ['10.0.1.5/24'], current: [] },
+        { added: ['10.0.2.7/24'], removed: [], current: ['10.0.2.7'] },
+      ],
+    )
+    unwatch()
+    table = { lo: [lo] }
+    poller.poll()
+    assert.equal(changes.length, 2, 'an unwatched listener hears nothing')
+  })
+})
