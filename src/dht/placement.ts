@@ -8,13 +8,17 @@
  *   path. Consistent, but a node with an empty slot near the root owns that
  *   slot's whole region: a few nodes hold most keys.
  *
- * - `balanced` (the default): a walk from the root that stops at each node
- *   with probability 1/(its subtree size) and otherwise steps into a child
- *   with probability proportional to the child's subtree size, every choice
- *   made by weighted rendezvous hashing on the key. Every node owns the same
- *   expected share, and a change of one child's weight moves only the keys that
- *   must move. Weights are subtree sizes quantized on a log scale, so that a
- *   node's table changes rarely and every node that asks walks the same way.
+ * - `balanced` (the default): a walk from the root that, at each node, stops
+ *   there or steps into a child, every choice made by weighted rendezvous
+ *   hashing on the key: the node itself weighs OWN_WEIGHT, each child its
+ *   subtree size. With own weight 1 every node would own the same expected
+ *   share; with OWN_WEIGHT = κ > 1 the walk stops earlier, on nodes whose
+ *   subtree is not much larger than κ, so owners sit higher in the tree and
+ *   lookups are shorter, while no node's expected share exceeds κ times the
+ *   fair one (see `OWN_WEIGHT`). A change of one child's weight moves only the
+ *   keys that must move. Weights are subtree sizes quantized on a log scale,
+ *   so that a node's table changes rarely and every node that asks walks the
+ *   same way.
  */
 import { Address, slotCount } from '../overlay/address.ts'
 import { type KeyPoint, unitDraw } from './key-hash.ts'
@@ -48,16 +52,38 @@ export interface WeightTable {
   readonly childWeights: ArrayLike<number>
 }
 
+/**
+ * The weight of a node's own candidacy in the balanced walk (κ), against its
+ * children's subtree sizes. The share of keys reaching a node is at most its
+ * subtree's share of the nodes, S/N: each step into a child passes on
+ * S(child)/(κ + S − 1) ≤ S(child)/S of what reached the parent. The node keeps
+ * κ/(κ + S − 1) of it, so its expected share is at most (S/N)·κ/(κ + S − 1) ≤ κ/N:
+ * κ times the fair share, whatever the tree and its size. Nodes whose subtree
+ * is much larger than κ get close to that bound and leaves get less, so owners
+ * are nodes high in the tree, close to more askers. κ = 3 leaves the busiest
+ * node, with chance on top of the expectation, within 5× the fair share at 20
+ * keys per node (docs/overlay.md, "DHT placement"). Part of the placement
+ * contract: changing it moves records.
+ */
+export const OWN_WEIGHT = 3
+
 /** Slot index standing for "this node itself" in the walk's draws (no real slot is this high). */
 const SELF_DRAW_SLOT = 255
 
-/** Where the balanced walk goes from `table`'s node: 'self' (the owner) or a child slot. */
-export function walkStep(table: WeightTable, point: KeyPoint): 'self' | number {
+/**
+ * Where the balanced walk goes from `table`'s node: 'self' (the owner) or a
+ * child slot. `ownWeight` is OWN_WEIGHT but for tests and comparisons.
+ */
+export function walkStep(
+  table: WeightTable,
+  point: KeyPoint,
+  ownWeight: number = OWN_WEIGHT,
+): 'self' | number {
   const level = table.address.depth
   // Weighted rendezvous as an exponential race: the smallest -ln(u)/w wins with
   // probability w / Σw, and changing one weight only moves keys to or from that slot.
   let best = -1
-  let bestTime = -Math.log(unitDraw(point, level, SELF_DRAW_SLOT))
+  let bestTime = -Math.log(unitDraw(point, level, SELF_DRAW_SLOT)) / ownWeight
   const weights = table.childWeights
   for (let slot = 0; slot < weights.length; slot++) {
     const w = weights[slot] as number
@@ -102,11 +128,14 @@ export function followWalk(
 
 /**
  * Expected tree hops from `from` to the owner of a walk known as far as `end`.
- * Below a node whose table is not known the walk goes on for about ln(S)
- * levels, S that node's subtree size: the depth of a random node in a subtree
- * of S nodes grown by joins (ln S for random attachment, ln S / ln(q−1) for
- * breadth-first, of the same order). Used to try a key's replicas nearest first.
+ * Below a node whose table is not known the walk goes on until the subtree
+ * under it is down to about OWN_WEIGHT nodes: about ln(S / OWN_WEIGHT) more
+ * levels, S that node's subtree size (in a subtree of S nodes grown by joins a
+ * random node lies about ln S levels below the top for random attachment,
+ * ln S / ln(q−1) for breadth-first, of the same order). Used to try a key's
+ * replicas nearest first.
  */
 export function estimatedWalkDistance(from: Address, end: WalkEnd): number {
-  return from.treeDistance(end.address) + (end.owner ? 0 : Math.log(Math.max(1, end.weight)))
+  const below = end.owner ? 0 : Math.log(Math.max(1, end.weight / OWN_WEIGHT))
+  return from.treeDistance(end.address) + below
 }

@@ -2,10 +2,18 @@ import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { Rng } from '../../src/core/rng.ts'
 import { keyPoint, unitDraw } from '../../src/dht/key-hash.ts'
-import { KEY_DEPTH, naiveTarget, quantizeWeight, walkStep } from '../../src/dht/placement.ts'
+import {
+  estimatedWalkDistance,
+  KEY_DEPTH,
+  naiveTarget,
+  OWN_WEIGHT,
+  quantizeWeight,
+  type WeightTable,
+  walkStep,
+} from '../../src/dht/placement.ts'
 import { Address } from '../../src/overlay/address.ts'
-import { DhtModel, lookup, ownerOf, ownersOf } from '../../src/sim/dht.ts'
-import { SimOverlay } from '../../src/sim/overlay.ts'
+import { DhtModel, lookup, ownerOf, ownersOf, weightTable } from '../../src/sim/dht.ts'
+import { type SimNode, SimOverlay } from '../../src/sim/overlay.ts'
 import { addShortcuts } from '../../src/sim/shortcuts.ts'
 
 function overlay(n: number, attach: 'random' | 'near' = 'random', seed = 1): SimOverlay {
@@ -54,19 +62,82 @@ describe('placement', () => {
     }
   })
 
-  it('walks in proportion to weights and never into an empty slot', () => {
-    const table = { address: Address.root(4), childWeights: [3, 0, 6, 0] }
-    const counts = new Map<string | number, number>()
-    for (let i = 0; i < 30_000; i++) {
-      const step = walkStep(table, keyPoint(`k${i}`, 0))
-      counts.set(step, (counts.get(step) ?? 0) + 1)
+  for (const [ownWeight, expected] of [
+    [1, [0.1, 0.3, 0.6]], // self : slot 0 : slot 2 = 1 : 3 : 6
+    [OWN_WEIGHT, [0.25, 0.25, 0.5]], // = 3 : 3 : 6
+  ] as const) {
+    it(`walks in proportion to weights (own weight ${ownWeight}) and never into an empty slot`, () => {
+      const table = { address: Address.root(4), childWeights: [3, 0, 6, 0] }
+      const counts = new Map<string | number, number>()
+      for (let i = 0; i < 30_000; i++) {
+        const step = walkStep(table, keyPoint(`k${i}`, 0), ownWeight)
+        counts.set(step, (counts.get(step) ?? 0) + 1)
+      }
+      assert.equal(counts.get(1), undefined)
+      assert.equal(counts.get(3), undefined)
+      const [self, slot0, slot2] = expected
+      assert.ok(Math.abs((counts.get('self') ?? 0) / 30_000 - self) < 0.012)
+      assert.ok(Math.abs((counts.get(0) ?? 0) / 30_000 - slot0) < 0.015)
+      assert.ok(Math.abs((counts.get(2) ?? 0) / 30_000 - slot2) < 0.015)
+    })
+  }
+
+  it('uses OWN_WEIGHT by default (the placement contract: κ = 3)', () => {
+    assert.equal(OWN_WEIGHT, 3)
+    const table = { address: Address.root(4), childWeights: [5, 0, 2, 9] }
+    for (let i = 0; i < 500; i++) {
+      const p = keyPoint(`d${i}`, i % 3)
+      assert.equal(walkStep(table, p), walkStep(table, p, OWN_WEIGHT))
     }
-    assert.equal(counts.get(1), undefined)
-    assert.equal(counts.get(3), undefined)
-    // self : slot 0 : slot 2 = 1 : 3 : 6
-    assert.ok(Math.abs((counts.get('self') ?? 0) / 30_000 - 0.1) < 0.01)
-    assert.ok(Math.abs((counts.get(0) ?? 0) / 30_000 - 0.3) < 0.015)
-    assert.ok(Math.abs((counts.get(2) ?? 0) / 30_000 - 0.6) < 0.015)
+  })
+
+  it('expects no node to own more than OWN_WEIGHT times the fair share, on any tree', () => {
+    // Exact expected shares, from the walk's probabilities, for exact subtree sizes.
+    for (const attach of ['random', 'near'] as const) {
+      const o = overlay(3000, attach, 5)
+      const n = o.aliveCount
+      const share = expectedShares(o, (m) => exactTable(o, m), OWN_WEIGHT)
+      let total = 0
+      let max = 0
+      for (const x of share.values()) {
+        total += x
+        max = Math.max(max, x * n)
+      }
+      assert.ok(Math.abs(total - 1) < 1e-9, `shares sum to ${total}`)
+      assert.ok(max <= OWN_WEIGHT + 1e-9, `${attach}: busiest node expects ${max}× the fair share`)
+      assert.ok(max > 0.9 * OWN_WEIGHT, `${attach}: the top of the tree takes close to κ× (${max})`)
+      for (const m of o.nodes) assert.ok((share.get(m.id) as number) > 0, 'every node may own')
+      // With own weight 1 the shares are exactly fair.
+      for (const x of expectedShares(o, (m) => exactTable(o, m), 1).values()) {
+        assert.ok(Math.abs(x * n - 1) < 1e-9)
+      }
+    }
+  })
+
+  it('puts owners higher in the tree than a uniform walk does', () => {
+    const o = overlay(3000, 'random', 5)
+    const meanOwnerDepth = (ownWeight: number): number => {
+      const share = expectedShares(o, (m) => weightTable(o, m), ownWeight)
+      let d = 0
+      for (const m of o.nodes) d += (share.get(m.id) as number) * m.address.depth
+      return d
+    }
+    let uniform = 0
+    for (const m of o.nodes) uniform += m.address.depth / o.nodes.length
+    assert.ok(Math.abs(meanOwnerDepth(1) - uniform) < 0.2, 'own weight 1: a uniform owner')
+    assert.ok(
+      meanOwnerDepth(OWN_WEIGHT) < uniform - 0.5,
+      `owners at mean depth ${meanOwnerDepth(OWN_WEIGHT)}, nodes at ${uniform}`,
+    )
+  })
+
+  it('estimates the rest of an unknown walk from the subtree size over OWN_WEIGHT', () => {
+    const from = Address.root(4).child(0).child(1)
+    const top = Address.root(4).child(2)
+    assert.equal(estimatedWalkDistance(from, { address: top, owner: true, weight: 1000 }), 3)
+    const d = estimatedWalkDistance(from, { address: top, owner: false, weight: 1000 })
+    assert.ok(Math.abs(d - (3 + Math.log(1000 / OWN_WEIGHT))) < 1e-12)
+    assert.equal(estimatedWalkDistance(from, { address: top, owner: false, weight: 2 }), 3)
   })
 
   it('gives every key a valid naive target KEY_DEPTH levels deep', () => {
@@ -113,8 +184,9 @@ describe('placement', () => {
     const balanced = new DhtModel(o, 'balanced', 20, 3)
     balanced.publishAll()
     assert.ok(naive.load().maxOverFair > 10, 'the naive placement is skewed on a random tree')
-    assert.ok(balanced.load().maxOverFair < 2.5, `balanced max/fair ${balanced.load().maxOverFair}`)
-    assert.equal(balanced.load().emptyShare, 0)
+    // Expected at most OWN_WEIGHT (3)×, plus chance: 60 records per node on average.
+    assert.ok(balanced.load().maxOverFair < 5, `balanced max/fair ${balanced.load().maxOverFair}`)
+    assert.ok(balanced.load().emptyShare < 0.01, `empty ${balanced.load().emptyShare}`)
   })
 })
 
@@ -150,3 +222,38 @@ describe('handover', () => {
     })
   }
 })
+
+/** A node's table with exact subtree sizes as weights (no quantization). */
+function exactTable(o: SimOverlay, n: SimNode): WeightTable {
+  const childWeights: number[] = []
+  for (let s = 0; s < n.address.childSlots; s++) {
+    const c = n.children[s] as number
+    childWeights.push(c >= 0 ? o.node(c).size : 0)
+  }
+  return { address: n.address, childWeights }
+}
+
+/**
+ * The probability that the balanced walk of a random key ends at each node,
+ * computed from the walk's rule (own weight against the children's weights)
+ * rather than sampled.
+ */
+function expectedShares(
+  o: SimOverlay,
+  tableOf: (n: SimNode) => WeightTable,
+  ownWeight: number,
+): Map<number, number> {
+  const share = new Map<number, number>()
+  const visit = (n: SimNode, mass: number): void => {
+    const weights = tableOf(n).childWeights
+    let total = ownWeight
+    for (let s = 0; s < weights.length; s++) total += weights[s] as number
+    share.set(n.id, (mass * ownWeight) / total)
+    for (let s = 0; s < weights.length; s++) {
+      const w = weights[s] as number
+      if (w > 0) visit(o.node(n.children[s] as number), (mass * w) / total)
+    }
+  }
+  visit(o.node(o.root), 1)
+  return share
+}
