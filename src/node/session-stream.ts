@@ -64,6 +64,8 @@ export class SessionStream extends Duplex {
   #unconsumed = 0
   /** The manager no longer knows the stream (reset, closed, its session gone). */
   #gone = false
+  /** A flush of the session is due at the end of this turn of the event loop. */
+  #flushQueued = false
   #finSent = false
   #finReceived = false
 
@@ -170,8 +172,18 @@ export class SessionStream extends Duplex {
       w.callback(new SemosStreamError('session-closed', 'the stream is closed'))
       return
     }
-    const n = this.#call((m, now) => m.write(this.ref, w.bytes, now))
+    // Sealed at the end of this turn (setImmediate: after every read the poll phase had),
+    // not per write: a socket's 64 KiB reads then fill whole records instead of a full one
+    // and a 5 KiB remnant each.
+    const n = this.#call((m, now) => m.write(this.ref, w.bytes, now, false))
     if (n === undefined) return
+    if (!this.#flushQueued) {
+      this.#flushQueued = true
+      setImmediate(() => {
+        this.#flushQueued = false
+        if (!this.#gone) this.#call((m, now) => m.flush(this.ref.session, now))
+      })
+    }
     if (n > 0) this.#c.sent?.(n)
     if (n < w.bytes.length) {
       w.bytes = w.bytes.subarray(n)

@@ -107,11 +107,19 @@ export class SessionManager {
   }
 
   /** Bytes accepted (0: wait for `writable`); see SessionReliability.write. */
-  write(ref: StreamRef, bytes: Uint8Array, nowMs: number): number {
+  write(ref: StreamRef, bytes: Uint8Array, nowMs: number, flush = true): number {
     const session = this.#get(ref.session)
     const n = session.srm.write(ref.streamId, bytes)
-    session.flush(nowMs)
+    if (flush) session.flush(nowMs)
     return n
+  }
+
+  /**
+   * Seals and routes what a session has ready: after writes made with `flush` false, so
+   * that a burst of small writes (a socket's 64 KiB reads) becomes full records.
+   */
+  flush(handle: SessionHandle, nowMs: number): void {
+    this.#table.byHandle.get(handle)?.flush(nowMs)
   }
 
   /**
