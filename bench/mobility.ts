@@ -23,10 +23,10 @@
  * Needs root and iproute2 (and ssh, sshd for the baseline). A benchmark reports; it
  * asserts nothing.
  */
-import { execFile } from 'node:child_process'
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { mkdirSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
-import { parseArgs, promisify } from 'node:util'
+import { parseArgs } from 'node:util'
+import { writeSshdConfig } from '../test/helpers/sshd.ts'
 import { type LabProcess, type Line, labUnavailable } from '../test/lab/lab.ts'
 import {
   buildMobilityLab,
@@ -36,7 +36,6 @@ import {
   Transfer,
 } from '../test/lab/mobility-lab.ts'
 
-const run = promisify(execFile)
 const SSH_PORT = 6002
 const SSHD = '/usr/sbin/sshd'
 
@@ -127,31 +126,8 @@ async function moveAndMeasure(
 async function startSsh(ml: MobilityLab): Promise<{ sshd: LabProcess; ssh: LabProcess }> {
   const dir = join(ml.lab.dir, 'ssh')
   mkdirSync(dir, { recursive: true })
-  const hostKey = join(dir, 'host_ed25519')
-  const key = join(dir, 'client_ed25519')
-  await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', hostKey])
-  await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', key])
-  writeFileSync(join(dir, 'authorized_keys'), readFileSync(`${key}.pub`), { mode: 0o600 })
-  mkdirSync('/run/sshd', { recursive: true })
   const fixedIp = ml.fixed.host.address as string
-  const config = join(dir, 'sshd_config')
-  writeFileSync(
-    config,
-    [
-      'Port 22',
-      `ListenAddress ${fixedIp}`,
-      `HostKey ${hostKey}`,
-      `AuthorizedKeysFile ${join(dir, 'authorized_keys')}`,
-      `PidFile ${join(dir, 'sshd.pid')}`,
-      'StrictModes no',
-      'UsePAM no',
-      'PasswordAuthentication no',
-      'KbdInteractiveAuthentication no',
-      'PubkeyAuthentication yes',
-      'PermitRootLogin prohibit-password',
-      '',
-    ].join('\n'),
-  )
+  const { config, key } = await writeSshdConfig(dir, { host: fixedIp, port: 22 })
   const sshd = ml.lab.spawn('fixed', 'sshd', [SSHD, '-D', '-e', '-f', config])
   await sshd.waitFor((l) => /Server listening on/.test(String(l.text)), 'sshd to listen')
   const ssh = ml.lab.spawn('mobile', 'ssh', [

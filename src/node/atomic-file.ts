@@ -67,8 +67,8 @@ function realTarget(target: string): string {
   }
 }
 
-/** Makes the rename durable, so a crash cannot bring back the old file. */
-function syncDirectory(dir: string): void {
+/** Makes a directory's entries durable (a rename, a new link), so a crash cannot undo them. */
+export function syncDirectory(dir: string): void {
   const fd = openSync(dir, 'r')
   try {
     fsyncSync(fd)

@@ -5,6 +5,7 @@
  * than raw bytes so that a key file survives copy-paste and `cat`, and so that
  * a truncated or edited file is recognisably wrong.
  */
+
 import { randomBytes } from 'node:crypto'
 import {
   closeSync,
@@ -21,6 +22,7 @@ import { dirname, join } from 'node:path'
 import envPaths from 'env-paths'
 import { CodedError } from '../core/coded-error.ts'
 import { generateIdentity, type Identity, identityFromSeed } from '../identity/keys.ts'
+import { syncDirectory } from './atomic-file.ts'
 
 export const IDENTITY_FILE = 'identity.key'
 export const CONTROL_SOCKET_FILE = 'control.sock'
@@ -151,16 +153,6 @@ function linkUnlessExists(from: string, to: string): boolean {
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false
     throw err
-  }
-}
-
-/** Makes the new directory entry durable, so a crash cannot lose a key already in use. */
-function syncDirectory(dir: string): void {
-  const fd = openSync(dir, 'r')
-  try {
-    fsyncSync(fd)
-  } finally {
-    closeSync(fd)
   }
 }
 

@@ -96,21 +96,26 @@ export async function freePort(): Promise<number> {
   return port
 }
 
-/** Starts an sshd on 127.0.0.1 with throwaway keys in `dir`; resolves once it listens. */
-export async function startSshd(dir: string): Promise<Sshd> {
+/**
+ * Throwaway host and client keys in `dir` and an sshd_config for them: key logins only,
+ * no PAM, TCP forwarding on. Returns the config's path and the client key's.
+ */
+export async function writeSshdConfig(
+  dir: string,
+  listen: { readonly host: string; readonly port: number },
+): Promise<{ config: string; key: string }> {
   const hostKey = join(dir, 'host_ed25519')
   const key = join(dir, 'client_ed25519')
   await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', hostKey])
   await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', key])
   writeFileSync(join(dir, 'authorized_keys'), readFileSync(`${key}.pub`), { mode: 0o600 })
   mkdirSync('/run/sshd', { recursive: true })
-  const port = await freePort()
   const config = join(dir, 'sshd_config')
   writeFileSync(
     config,
     [
-      `Port ${port}`,
-      'ListenAddress 127.0.0.1',
+      `Port ${listen.port}`,
+      `ListenAddress ${listen.host}`,
       `HostKey ${hostKey}`,
       `AuthorizedKeysFile ${join(dir, 'authorized_keys')}`,
       `PidFile ${join(dir, 'sshd.pid')}`,
@@ -125,6 +130,13 @@ export async function startSshd(dir: string): Promise<Sshd> {
       '',
     ].join('\n'),
   )
+  return { config, key }
+}
+
+/** Starts an sshd on 127.0.0.1 with throwaway keys in `dir`; resolves once it listens. */
+export async function startSshd(dir: string): Promise<Sshd> {
+  const port = await freePort()
+  const { config, key } = await writeSshdConfig(dir, { host: '127.0.0.1', port })
   const child = spawn(SSHD, ['-D', '-e', '-f', config], { stdio: ['ignore', 'ignore', 'pipe'] })
   const stop = async (): Promise<void> => {
     if (child.exitCode !== null || child.signalCode !== null) return
