@@ -392,11 +392,14 @@ export class OverlayNode {
   }
 
   /**
-   * The host's address changed (it moved; it listens on every address): the hellos of its
-   * links from now on advertise `endpoint`. Links made before keep what they were told.
+   * The host's address changed (it moved; it listens on every address): hellos advertise
+   * `endpoint` from now on, and the open links hear it at once (a link dialled in the
+   * moment between the move and this call told its peer the old one).
    */
   setEndpoint(endpoint: string): void {
+    if (endpoint === this.#endpoint) return
     this.#endpoint = endpoint
+    for (const l of this.#links.values()) if (l.open) this.#sendHello(l)
   }
 
   // ---- sending ----

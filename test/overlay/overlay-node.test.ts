@@ -4,7 +4,7 @@ import { concatBytes } from '../../src/core/bytes.ts'
 import { Rng } from '../../src/core/rng.ts'
 import { encodeName } from '../../src/identity/name.ts'
 import type { Address } from '../../src/overlay/address.ts'
-import { ROUTED_HOPS_OFFSET } from '../../src/overlay/messages.ts'
+import { decodeMessage, ROUTED_HOPS_OFFSET } from '../../src/overlay/messages.ts'
 import type { OverlayAction, OverlayEvent } from '../../src/overlay/node-types.ts'
 import { sameWeights } from '../../src/overlay/weights.ts'
 import { type SimHost, SimNetwork } from '../../src/sim/network.ts'
@@ -161,6 +161,25 @@ describe('overlay node on the in-memory network', () => {
         wire.subarray(ROUTED_HOPS_OFFSET + 1),
       )
     }
+  })
+
+  it('a new endpoint is told to every open link at once, and to later links in their hello', () => {
+    const net = grow(4, 7)
+    const [host] = alive(net) as [SimHost]
+    host.overlay.takeActions()
+    const open = host.overlay.links().filter((l) => l.open)
+    assert.ok(open.length > 0)
+    host.overlay.setEndpoint('10.9.9.9:7400')
+    assert.equal(host.overlay.endpoint, '10.9.9.9:7400')
+    const hellos = host.overlay
+      .takeActions()
+      .flatMap((a) => (a.type === 'send' ? [decodeMessage(a.bytes)] : []))
+      .filter((m) => m.ok && m.value.type === 'hello')
+    assert.equal(hellos.length, open.length)
+    for (const m of hellos)
+      assert.ok(m.ok && m.value.type === 'hello' && m.value.endpoint === '10.9.9.9:7400')
+    host.overlay.setEndpoint('10.9.9.9:7400')
+    assert.deepEqual(host.overlay.takeActions(), [], 'the same endpoint again: nothing to say')
   })
 
   it('a message with a tail to this node itself arrives whole', () => {
