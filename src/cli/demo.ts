@@ -323,7 +323,7 @@ function describe(row: SessionRow): string {
   const suspended = row.lastSuspendedForMs
   const resumedIn = row.lastResumedInMs
   if (suspended === undefined) return `${row.state}, never suspended`
-  return `suspended for ${(suspended / 1000).toFixed(1)} s, resumed ${resumedIn === undefined ? '' : `${resumedIn.toFixed(0)} ms after the re-join `}(${row.resumptions} resumption${row.resumptions === 1 ? '' : 's'})`
+  return `suspended for ${(suspended / 1000).toFixed(1)} s, resumed ${resumedIn === undefined ? '' : resumedIn < 1 ? 'within a millisecond of the re-join ' : `${resumedIn.toFixed(0)} ms after the re-join `}(${row.resumptions} resumption${row.resumptions === 1 ? '' : 's'})`
 }
 
 try {

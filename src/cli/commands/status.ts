@@ -133,7 +133,11 @@ function table(rows: string[][]): string[] {
 function lastSuspension(x: SessionRow): string {
   if (x.lastSuspendedForMs === undefined) return '-'
   const resumed =
-    x.lastResumedInMs === undefined ? '' : `, resumed ${duration(x.lastResumedInMs)} after re-join`
+    x.lastResumedInMs === undefined
+      ? ''
+      : x.lastResumedInMs < 1
+        ? ', resumed within 1 ms of the re-join'
+        : `, resumed ${duration(x.lastResumedInMs)} after re-join`
   const times = x.resumptions > 1 ? ` (${x.resumptions} resumptions)` : ''
   return `${duration(x.lastSuspendedForMs)}${resumed}${times}`
 }
