@@ -26,7 +26,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
-import { writeSshdConfig } from '../test/helpers/sshd.ts'
+import { sshArgs, writeSshdConfig } from '../test/helpers/sshd.ts'
 import { type LabProcess, type Line, labUnavailable } from '../test/lab/lab.ts'
 import {
   buildMobilityLab,
@@ -138,14 +138,7 @@ async function startSsh(ml: MobilityLab): Promise<{ sshd: LabProcess; ssh: LabPr
     `127.0.0.1:${SSH_PORT}:127.0.0.1:${RECEIVER_PORT}`,
     '-c',
     'aes128-gcm@openssh.com',
-    '-i',
-    key,
-    '-o',
-    'BatchMode=yes',
-    '-o',
-    'StrictHostKeyChecking=no',
-    '-o',
-    'UserKnownHostsFile=/dev/null',
+    ...sshArgs({ key }),
     '-o',
     'ExitOnForwardFailure=yes',
     `root@${fixedIp}`,

@@ -47,18 +47,13 @@ import type { Logger } from './logger.ts'
 import {
   type HostAddress,
   hostAddresses,
+  MoveDetector,
   type NetworkChange,
   preferredAddress,
   watchNetwork,
 } from './netwatch.ts'
 import { controlSocketPath } from './state-dir.ts'
 import { Waiters } from './waiters.ts'
-
-/**
- * An address back after at least this long away: the links that lived through the
- * outage are dropped and the node re-joins, rather than wait out TCP's back-off.
- */
-export const LONG_OUTAGE_MS = 500
 
 /** Peers of lost links remembered as re-join contacts. */
 const MAX_LOST_PEERS = 8
@@ -137,8 +132,7 @@ export class OverlayDaemon implements Daemon {
   #unwatch: (() => void) | undefined
   /** Listening on a wildcard address with nothing to advertise: advertise what the host has. */
   #autoEndpoint: { readonly port: number } | undefined
-  /** Addresses this host had and lost (→ when, monotonic), until they come back or a move. */
-  readonly #lost = new Map<string, number>()
+  readonly #moves = new MoveDetector()
   /** Endpoints of the peers of links lost lately, newest first (re-join contacts). */
   #lostPeers: string[] = []
   /** The endpoint of the last parent this node had. */
@@ -358,24 +352,17 @@ export class OverlayDaemon implements Daemon {
    * TCP connections sit in retransmission back-off (0.2, 0.4, 0.8, 1.6 s…) and would
    * leave the path idle for up to that long after it is back — a re-join is faster.
    * Links still connecting are dropped on any new address, since a SYN sent into the
-   * old network would wait out the connect timeout. Then the overlay hears of it: a node that lost its place re-joins at
-   * once, through the members it knows, instead of waiting out its back-off.
+   * old network would wait out the connect timeout. Then the overlay hears of it: a node
+   * that lost its place re-joins at once, through the members it knows, instead of
+   * waiting out its back-off. (Which change is a move: MoveDetector, netwatch.ts.)
    */
   #onNetworkChange(change: NetworkChange): void {
     const overlay = this.#overlay
     if (overlay === undefined || this.#stopping) return
     const show = (list: readonly HostAddress[]) => list.map((a) => `${a.iface} ${a.cidr}`)
     this.#log.info({ added: show(change.added), removed: show(change.removed) }, 'network changed')
-    const nowMs = monotonic()
-    for (const a of change.removed) this.#lost.set(a.address, nowMs)
     // A link made after the last loss used an address the host still had then: it stays.
-    const lostAtMs = Math.max(...this.#lost.values())
-    const fresh = change.added.some((a) => !this.#lost.has(a.address))
-    const longGone = change.added.some(
-      (a) => nowMs - (this.#lost.get(a.address) ?? nowMs) >= LONG_OUTAGE_MS,
-    )
-    for (const a of change.current) this.#lost.delete(a.address)
-    const moved = (fresh && this.#lost.size > 0) || longGone
+    const { moved, lostAtMs } = this.#moves.observe(change, monotonic())
     const auto = this.#autoEndpoint
     const host = preferredAddress(change.current)
     if (auto !== undefined && host !== undefined) {
@@ -417,7 +404,6 @@ export class OverlayDaemon implements Daemon {
       ]) {
         if (e !== undefined && e !== overlay.endpoint && !contacts.includes(e)) contacts.push(e)
       }
-      if (moved) this.#lost.clear()
       for (const [, link] of stale) link.destroy()
       if (stale.length > 0) {
         this.#log.info({ links: stale.length, moved }, 'dropped links the change broke')

@@ -62,6 +62,44 @@ export function preferredAddress(addresses: readonly HostAddress[]): string | un
   return addresses[0]?.address
 }
 
+/**
+ * An address back after at least this long away counts as a move: the links that lived
+ * through the outage are dropped and the node re-joins, rather than wait out TCP's
+ * retransmission back-off.
+ */
+export const LONG_OUTAGE_MS = 500
+
+/** What one change means for the links (see MoveDetector). */
+export interface ChangeVerdict {
+  /** The host moved (or came back after a long outage): links made before `lostAtMs` go. */
+  readonly moved: boolean
+  /** When the host last lost an address (monotonic ms); -Infinity if it never did. */
+  readonly lostAtMs: number
+}
+
+/**
+ * Tells a move from a flap, sans I/O: a new address while another is still missing is a
+ * move (another subnet, another Wi-Fi); an address that comes back after LONG_OUTAGE_MS
+ * or more counts as one too; one back sooner, or addresses only vanishing, is not.
+ */
+export class MoveDetector {
+  /** Addresses this host had and lost (→ when, monotonic), until they come back or a move. */
+  readonly #lost = new Map<string, number>()
+
+  observe(change: NetworkChange, nowMs: number): ChangeVerdict {
+    for (const a of change.removed) this.#lost.set(a.address, nowMs)
+    const lostAtMs = Math.max(Number.NEGATIVE_INFINITY, ...this.#lost.values())
+    const fresh = change.added.some((a) => !this.#lost.has(a.address))
+    const longGone = change.added.some(
+      (a) => nowMs - (this.#lost.get(a.address) ?? nowMs) >= LONG_OUTAGE_MS,
+    )
+    for (const a of change.current) this.#lost.delete(a.address)
+    const moved = (fresh && this.#lost.size > 0) || longGone
+    if (moved) this.#lost.clear()
+    return { moved, lostAtMs }
+  }
+}
+
 type Listener = (change: NetworkChange) => void
 
 /** The shared poller: one timer, one read per tick, however many watchers. */

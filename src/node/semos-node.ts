@@ -191,8 +191,8 @@ export class SemosNode extends EventEmitter<{
 
   /** The node's sessions and the daemon's status. */
   async status(): Promise<SemosNodeStatus> {
-    const sessions = [...this.#sessions].map(([handle, s]) =>
-      s.row(this.#daemon.withSessions((m) => m.session(handle)?.srm.stats().srttMs)),
+    const sessions = this.#daemon.withSessions((m) =>
+      [...this.#sessions].map(([handle, s]) => s.row(m.session(handle)?.srm.stats().srttMs)),
     )
     const overlay = await this.#daemon.handle('status', {})
     return { name: this.name, address: this.address, sessions, overlay }

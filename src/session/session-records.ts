@@ -182,7 +182,7 @@ export function decodeRecordHeader(
 
 /** The session id of anything that decodes as a record, for finding its session. */
 export function peekSessionId(bytes: Uint8Array): Uint8Array | undefined {
-  const decoded = decodeRecord(bytes)
+  const decoded = decodeRecordHeader(bytes)
   return decoded.ok ? decoded.value.header.sessionId : undefined
 }
 

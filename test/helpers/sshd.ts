@@ -174,7 +174,7 @@ export async function startSshd(dir: string): Promise<Sshd> {
 }
 
 /** ssh options for logging in to `sshd` with its throwaway key, never prompting. */
-export function sshArgs(sshd: Sshd): string[] {
+export function sshArgs(sshd: Pick<Sshd, 'key'>): string[] {
   return [
     '-i',
     sshd.key,

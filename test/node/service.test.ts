@@ -17,7 +17,7 @@ import { ControlError } from '../../src/node/control.ts'
 import { startDaemon } from '../../src/node/daemon.ts'
 import { resolveNodeOptions } from '../../src/node/node-options.ts'
 import { Petnames } from '../../src/node/petnames.ts'
-import type { SessionInfo } from '../../src/node/semos-node.ts'
+import type { SessionInfo, SessionRow } from '../../src/node/semos-node.ts'
 import { Service } from '../../src/node/service.ts'
 
 const log = pino({ level: 'silent' })
@@ -42,19 +42,8 @@ async function service(dir: string, name: string, bootstrap: string[]): Promise<
   })
 }
 
-interface Row {
-  readonly peerName: string
-  readonly state: string
-  readonly bytesIn: number
-  readonly bytesOut: number
-  readonly rttMs?: number
-  readonly resumptions: number
-  readonly lastSuspendedForMs?: number
-  readonly lastResumedInMs?: number
-}
-
-async function sessions(s: Service): Promise<Row[]> {
-  return ((await s.handle('status', {})) as { sessions: Row[] }).sessions
+async function sessions(s: Service): Promise<SessionRow[]> {
+  return ((await s.handle('status', {})) as { sessions: SessionRow[] }).sessions
 }
 
 function nextSession(s: Service, type: SessionInfo['type']): Promise<SessionInfo> {

@@ -3,6 +3,7 @@ import { describe, it } from 'node:test'
 import fc from 'fast-check'
 import {
   decodeRecord,
+  decodeRecordHeader,
   encodeRecord,
   FIXED_HEADER_BYTES,
   HELLO_BODY_BYTES,
@@ -63,6 +64,23 @@ describe('session records: codec', () => {
         assert.deepEqual(peekSessionId(bytes), h.sessionId)
       }),
     )
+  })
+
+  it('reads the header of a record cut anywhere after it, and nothing shorter', () => {
+    const bytes = encodeRecord(header({ seq: 4n, streamId: 3 }), new Uint8Array(500).fill(9))
+    const headerLength = FIXED_HEADER_BYTES + 1
+    for (const cut of [headerLength, headerLength + 1, 256, bytes.length]) {
+      const part = bytes.subarray(0, cut)
+      const h = decodeRecordHeader(part)
+      assert.ok(h.ok, `cut at ${cut}`)
+      assert.equal(h.value.header.seq, 4n)
+      assert.equal(h.value.bodyBytes, 500)
+      assert.equal(h.value.headerBytes.length, headerLength)
+      assert.deepEqual(peekSessionId(part), new Uint8Array(16).fill(7))
+      // The whole record only decodes whole.
+      assert.equal(decodeRecord(part).ok, cut === bytes.length)
+    }
+    assert.equal(decodeRecordHeader(bytes.subarray(0, headerLength - 1)).ok, false)
   })
 
   it('lays out the fixed fields at fixed offsets', () => {

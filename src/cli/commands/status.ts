@@ -1,5 +1,6 @@
 /** `semos status`: what the running daemon reports about itself (a summary, or --json). */
 import type { Command } from 'commander'
+import type { SessionRow as NodeSessionRow } from '../../node/semos-node.ts'
 import { callDaemon, type Io } from '../io.ts'
 import { formatForwards } from './forward.ts'
 
@@ -12,19 +13,8 @@ interface LinkRow {
   readonly bytesOut: number
 }
 
-interface SessionRow {
-  readonly peerName: string
-  readonly alias?: string
-  readonly state: string
-  readonly sinceMs: number
-  readonly streams: number
-  readonly bytesIn: number
-  readonly bytesOut: number
-  readonly rttMs?: number
-  readonly resumptions: number
-  readonly lastSuspendedForMs?: number
-  readonly lastResumedInMs?: number
-}
+/** A session as `semos up` reports it: the node's row, with the peer's alias if it has one. */
+type SessionRow = NodeSessionRow & { readonly alias?: string }
 
 interface Status {
   readonly name: string

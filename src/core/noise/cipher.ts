@@ -18,11 +18,6 @@ export interface CipherFunctions {
   /** ENCRYPT(k, n, ad, plaintext): ciphertext ‖ tag. */
   encrypt(k: KeyObject, n: bigint, ad: Uint8Array, plaintext: Uint8Array): Uint8Array
   /**
-   * ad ‖ ENCRYPT(k, n, ad, plaintext) in one buffer, the ciphertext copied once: for
-   * records whose header is their associated data.
-   */
-  encryptAfter(k: KeyObject, n: bigint, ad: Uint8Array, plaintext: Uint8Array): Uint8Array
-  /**
    * ENCRYPT(k, n, ad, plaintext) as its two parts, [ciphertext, tag], not joined: for
    * records that travel as parts (a writev), so that nothing copies the ciphertext.
    */
@@ -48,33 +43,23 @@ function aead(name: CipherName, algorithm: Algorithm, littleEndian: boolean): Ci
   // The union of the two algorithm names selects node's generic overload; both AEADs share the
   // CCM/GCM-style API (setAAD, getAuthTag, setAuthTag), so name one for the type checker.
   const alg = algorithm as 'aes-256-gcm'
+  // final() is empty for these AEADs; it only computes the tag.
+  const encryptParts = (
+    k: KeyObject,
+    n: bigint,
+    ad: Uint8Array,
+    plaintext: Uint8Array,
+  ): [Uint8Array, Uint8Array] => {
+    const cipher = createCipheriv(alg, k, nonce(n), { authTagLength: TAG_BYTES })
+    cipher.setAAD(ad, { plaintextLength: plaintext.length })
+    const body = cipher.update(plaintext)
+    cipher.final()
+    return [body, cipher.getAuthTag()]
+  }
   return {
     name,
-    encrypt(k, n, ad, plaintext) {
-      const cipher = createCipheriv(alg, k, nonce(n), { authTagLength: TAG_BYTES })
-      cipher.setAAD(ad, { plaintextLength: plaintext.length })
-      return Buffer.concat([cipher.update(plaintext), cipher.final(), cipher.getAuthTag()])
-    },
-    encryptAfter(k, n, ad, plaintext) {
-      const cipher = createCipheriv(alg, k, nonce(n), { authTagLength: TAG_BYTES })
-      cipher.setAAD(ad, { plaintextLength: plaintext.length })
-      const out = Buffer.allocUnsafe(ad.length + plaintext.length + TAG_BYTES)
-      out.set(ad)
-      let at = ad.length
-      for (const part of [cipher.update(plaintext), cipher.final(), cipher.getAuthTag()]) {
-        out.set(part, at)
-        at += part.length
-      }
-      return out
-    },
-    encryptParts(k, n, ad, plaintext) {
-      const cipher = createCipheriv(alg, k, nonce(n), { authTagLength: TAG_BYTES })
-      cipher.setAAD(ad, { plaintextLength: plaintext.length })
-      const body = cipher.update(plaintext)
-      // final() is empty for these AEADs; it only computes the tag.
-      cipher.final()
-      return [body, cipher.getAuthTag()]
-    },
+    encrypt: (k, n, ad, plaintext) => Buffer.concat(encryptParts(k, n, ad, plaintext)),
+    encryptParts,
     decrypt(k, n, ad, ciphertext) {
       if (ciphertext.length < TAG_BYTES) return undefined
       const body = ciphertext.subarray(0, ciphertext.length - TAG_BYTES)

@@ -1,6 +1,6 @@
 /**
  * netwatch.ts on a scripted interface table: which addresses count, what a change
- * reports, and that nothing is reported when nothing changed. (The lab's scenarios,
+ * reports, that nothing is reported when nothing changed, and which changes are moves. (The lab's scenarios,
  * mobility.test.ts, exercise it on real interfaces.)
  */
 import assert from 'node:assert/strict'
@@ -8,7 +8,10 @@ import type { NetworkInterfaceInfo } from 'node:os'
 import { describe, it } from 'node:test'
 import {
   createPoller,
+  type HostAddress,
   hostAddresses,
+  LONG_OUTAGE_MS,
+  MoveDetector,
   type NetworkChange,
   preferredAddress,
 } from '../../src/node/netwatch.ts'
@@ -73,5 +76,42 @@ describe('netwatch', () => {
     table = { lo: [lo] }
     poller.poll()
     assert.equal(changes.length, 2, 'an unwatched listener hears nothing')
+  })
+
+  it('tells a move from a flap: a new address while one is missing, or one back after a long outage', () => {
+    const at = (address: string): HostAddress => ({
+      address,
+      family: 'IPv4',
+      cidr: `${address}/24`,
+      iface: 'eth0',
+    })
+    const change = (added: string[], removed: string[], current: string[]): NetworkChange => ({
+      added: added.map(at),
+      removed: removed.map(at),
+      current: current.map(at),
+    })
+    const d = new MoveDetector()
+    // The cable out: nothing to drop yet.
+    assert.deepEqual(d.observe(change([], ['10.0.1.5'], []), 1000), {
+      moved: false,
+      lostAtMs: 1000,
+    })
+    // Back on the same address sooner than LONG_OUTAGE_MS: a flap, TCP carries on.
+    const soon = 1000 + LONG_OUTAGE_MS - 1
+    assert.equal(d.observe(change(['10.0.1.5'], [], ['10.0.1.5']), soon).moved, false)
+    // Out again, and back after LONG_OUTAGE_MS: the old links sit in back-off, a move.
+    d.observe(change([], ['10.0.1.5'], []), 2000)
+    assert.deepEqual(d.observe(change(['10.0.1.5'], [], ['10.0.1.5']), 2000 + LONG_OUTAGE_MS), {
+      moved: true,
+      lostAtMs: 2000,
+    })
+    // Out, then another subnet's address: a move at once, links made before 3000 go.
+    d.observe(change([], ['10.0.1.5'], []), 3000)
+    assert.deepEqual(d.observe(change(['10.0.2.7'], [], ['10.0.2.7']), 3010), {
+      moved: true,
+      lostAtMs: 3000,
+    })
+    // A second address on another interface, nothing lost: not a move.
+    assert.equal(d.observe(change(['192.0.2.9'], [], ['10.0.2.7', '192.0.2.9']), 4000).moved, false)
   })
 })
