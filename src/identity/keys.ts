@@ -78,7 +78,9 @@ const keyCache = new Map<string, KeyObject>()
 function publicKeyOf(name: string, raw: Uint8Array): KeyObject {
   let key = keyCache.get(name)
   if (key === undefined) {
-    key = createPublicKey({ key: Buffer.concat([ED25519_SPKI, raw]), format: 'der', type: 'spki' })
+    // JWK, not DER: OpenSSL's DER decoder costs more than the import itself.
+    const x = Buffer.from(raw).toString('base64url')
+    key = createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x }, format: 'jwk' })
     if (keyCache.size >= KEY_CACHE_ENTRIES) keyCache.delete(keyCache.keys().next().value as string)
     keyCache.set(name, key)
   }

@@ -18,7 +18,7 @@ export function x25519PrivateFromSeed(seed: Uint8Array): Uint8Array {
   return new Uint8Array(hash('sha512', seed, 'buffer').subarray(0, 32))
 }
 
-/** Conversions cached by key (hex): a BigInt inversion costs ~0.2 ms, and every link and session handshake with a peer needs its key. */
+/** Conversions cached by key (hex): a BigInt inversion costs ~40 µs, and every link and session handshake with a peer needs its key. */
 const converted = new Map<string, Uint8Array>()
 const MAX_CONVERTED = 4096
 
@@ -48,15 +48,19 @@ function convert(publicKey: Uint8Array): Uint8Array {
   return out
 }
 
-/** a^(p−2) mod p (Fermat); 0 maps to 0, which yields the all-zero u a DH check rejects. */
+/**
+ * a⁻¹ mod p by the extended Euclidean algorithm, a sixth of the time of Fermat's a^(p−2)
+ * in BigInts (36 µs against 215 here). Its time depends on `a`, which is fine: `a` comes
+ * from a public key. 0 maps to 0, which yields the all-zero u a DH check rejects.
+ */
 function modInverse(a: bigint): bigint {
-  let result = 1n
-  let base = a % P
-  let e = P - 2n
-  while (e > 0n) {
-    if (e & 1n) result = (result * base) % P
-    base = (base * base) % P
-    e >>= 1n
+  let [r0, r1] = [P, a % P]
+  let [t0, t1] = [0n, 1n]
+  while (r1 !== 0n) {
+    const q = r0 / r1
+    ;[r0, r1] = [r1, r0 - q * r1]
+    ;[t0, t1] = [t1, t0 - q * t1]
   }
-  return result
+  if (r0 !== 1n) return 0n // a ≡ 0: p is prime, so every other a is invertible
+  return t0 < 0n ? t0 + P : t0
 }

@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict'
-import { createSecretKey } from 'node:crypto'
+import { createPublicKey, createSecretKey, diffieHellman, generateKeyPairSync } from 'node:crypto'
 import { existsSync, readFileSync } from 'node:fs'
 import { describe, it } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import fc from 'fast-check'
 import { CIPHERS } from '../../src/core/noise/cipher.ts'
+import { hasSmallOrder } from '../../src/core/noise/dh.ts'
 import {
   type CipherState,
   createHandshake,
@@ -422,6 +423,61 @@ describe('noise: bad peer input gives coded errors', () => {
       const read = resp.readMessage(fromHex(key))
       assert.ok(!read.ok && read.code === 'bad-public-key', key)
     }
+  })
+
+  it('small-order keys are exactly those for which X25519 gives zero (OpenSSL refuses)', () => {
+    const spki = Buffer.from('302a300506032b656e032100', 'hex')
+    const privates = [0, 1, 2].map(() => generateKeyPairSync('x25519').privateKey)
+    /** Whether node:crypto refuses a DH with this public key (its output would be zero). */
+    const refused = (u: Uint8Array): boolean => {
+      const publicKey = createPublicKey({
+        key: Buffer.concat([spki, u]),
+        format: 'der',
+        type: 'spki',
+      })
+      const outcomes = privates.map((privateKey) => {
+        try {
+          diffieHellman({ privateKey, publicKey })
+          return false
+        } catch {
+          return true
+        }
+      })
+      assert.ok(
+        outcomes.every((o) => o === outcomes[0]),
+        'the same for every private key',
+      )
+      return outcomes[0] as boolean
+    }
+    const le = (n: bigint): Uint8Array => {
+      const out = new Uint8Array(32)
+      for (let i = 0; i < 32; i++) out[i] = Number((n >> BigInt(8 * i)) & 0xffn)
+      return out
+    }
+    const p = 2n ** 255n - 19n
+    const c1 = 325606250916557431795983626356110631294008115727848805560023387167927233504n
+    const c2 = 39382357235489614581723060781553021112529911719440698176882885853963445705823n
+    // Every small u, every u near p, both order-8 points and their neighbours, each with
+    // bit 255 clear and set, and random keys: the list and OpenSSL agree on all of them.
+    const candidates: bigint[] = []
+    for (let u = 0n; u < 64n; u++) candidates.push(u, p - 32n + u)
+    for (const c of [c1, c2]) candidates.push(c - 1n, c, c + 1n)
+    const small = new Set<string>()
+    for (const u of candidates) {
+      for (const top of [0n, 1n << 255n]) {
+        const bytes = le((u + top) % 2n ** 256n)
+        const expected = refused(bytes)
+        assert.equal(hasSmallOrder(bytes), expected, `u = ${u}, bit 255 ${top > 0n}`)
+        if (expected) small.add(Buffer.from(bytes).toString('hex'))
+      }
+    }
+    assert.equal(small.size, 14, 'seven values, with bit 255 clear or set')
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 32, maxLength: 32 }), (bytes) => {
+        assert.equal(hasSmallOrder(bytes), refused(bytes))
+      }),
+      { numRuns: 50 },
+    )
   })
 
   it('a message over 65,535 bytes is rejected', () => {
