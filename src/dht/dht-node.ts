@@ -13,7 +13,9 @@
  *     a record lives lifetimeMs (a lease) and its seq rises with every publish.
  *   - Lookups: the cache, else every replica at once; the answer is the newest
  *     record among the replicas that answered, once all did, or `graceMs`
- *     after the first found one, or `found: false` at the timeout. A round that
+ *     after the first found one, or `found: false` at the timeout. The first
+ *     authentic record is announced at once as an early answer (a dial need not
+ *     wait for the slowest replica); the settled answer follows. A round that
  *     found nothing but heard "pending" (an owner whose tables just changed) is
  *     asked again (docs/wire-dht.md, `get-reply`).
  *   - Handover: when this node's tables change, records it no longer owns are
@@ -85,6 +87,12 @@ export type DhtEvent = {
   readonly outcome: LookupOutcome
   readonly record: NameRecord | undefined
   readonly fromCache: boolean
+  /**
+   * The first authentic record of a lookup whose other replicas have yet to answer: good
+   * enough to dial now, but a replica that answers later may hold a newer one. The settled
+   * answer (`early: false`, perhaps the same record) always follows under the same id.
+   */
+  readonly early: boolean
 }
 
 export interface DhtStats {
@@ -105,6 +113,8 @@ interface PendingLookup {
   pending: boolean
   /** When to ask every replica again (a round that found nothing but heard "pending"). */
   retryAtMs: number | undefined
+  /** Whether the early answer went out. */
+  announced: boolean
 }
 
 export class DhtNode {
@@ -222,6 +232,7 @@ export class DhtNode {
         graceUntilMs: undefined,
         pending: false,
         retryAtMs: undefined,
+        announced: false,
       })
       this.#askReplicas(id, canonical, nowMs)
     }
@@ -490,6 +501,10 @@ export class DhtNode {
       }
     }
     p.waiting--
+    if (p.best !== undefined && !p.announced && p.waiting > 0) {
+      p.announced = true
+      this.#emit(id, p.name, 'found', p.best, false, true)
+    }
     if (p.waiting > 0) return
     if (p.best === undefined && p.pending && nowMs + PENDING_RETRY_MS < p.deadlineMs) {
       p.retryAtMs = nowMs + PENDING_RETRY_MS
@@ -514,8 +529,9 @@ export class DhtNode {
     outcome: LookupOutcome,
     record: NameRecord | undefined,
     fromCache: boolean,
+    early = false,
   ): void {
-    this.#events.push({ type: 'lookup', id, name, outcome, record, fromCache })
+    this.#events.push({ type: 'lookup', id, name, outcome, record, fromCache, early })
   }
 
   #drop(reason: string): void {

@@ -512,7 +512,7 @@ export class OverlayDaemon implements Daemon {
     }
     for (const e of events) this.#onOverlayEvent(e)
     for (const e of dhtEvents) {
-      this.#lookups.resolve(e.id, e)
+      if (!e.early) this.#lookups.resolve(e.id, e)
       this.#guard(() => sessions.onLookup(e.name, lookupResult(e), monotonic()))
     }
     for (const o of outputs) {

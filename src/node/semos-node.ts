@@ -287,7 +287,7 @@ export class SemosNode extends EventEmitter<{
         return
       }
       case 'stream-opened':
-        this.#onStreamOpened(e.session, e.streamId, e.port)
+        this.#onStreamOpened(e.session, e.peerName, e.streamId, e.port)
         return
       case 'roamed':
         return
@@ -296,11 +296,15 @@ export class SemosNode extends EventEmitter<{
     }
   }
 
-  #onStreamOpened(handle: SessionHandle, streamId: number, port: number | undefined): void {
+  #onStreamOpened(
+    handle: SessionHandle,
+    peerName: string,
+    streamId: number,
+    port: number | undefined,
+  ): void {
     const ref = { session: handle, streamId }
     const listener = port === undefined ? undefined : this.#listeners.get(port)
-    const peerName = this.#sessions.get(handle)?.peerName
-    if (listener === undefined || peerName === undefined) {
+    if (listener === undefined) {
       this.#daemon.withSessions((m, now) => m.reset(ref, now, RESET_CODE.refused))
       return
     }

@@ -172,12 +172,21 @@ export class SessionStream extends Duplex {
       w.callback(new SemosStreamError('session-closed', 'the stream is closed'))
       return
     }
-    // Sealed at the end of this turn (setImmediate: after every read the poll phase had),
-    // not per write: a socket's 64 KiB reads then fill whole records instead of a full one
-    // and a 5 KiB remnant each.
-    const n = this.#call((m, now) => m.write(this.ref, w.bytes, now, false))
+    // While records are in flight, sealed at the end of this turn (setImmediate: after
+    // every read the poll phase had), not per write: a socket's 64 KiB reads then fill
+    // whole records instead of a full one and a 5 KiB remnant each. The first write after
+    // a pause goes at once: nothing would join it but delay (a reply, a keystroke).
+    let flushed = false
+    const n = this.#call((m, now) => {
+      const written = m.write(this.ref, w.bytes, now, false)
+      if (!this.#flushQueued && m.idle(this.ref.session)) {
+        m.flush(this.ref.session, now)
+        flushed = true
+      }
+      return written
+    })
     if (n === undefined) return
-    if (!this.#flushQueued) {
+    if (!this.#flushQueued && !flushed && n > 0) {
       this.#flushQueued = true
       setImmediate(() => {
         this.#flushQueued = false

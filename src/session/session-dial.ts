@@ -24,7 +24,8 @@ export type DialAction =
   | { readonly type: 'fail'; readonly reason: 'not-found' | 'unreachable' }
 
 export class Dial {
-  #pending: PendingSession
+  #pending: PendingSession | undefined
+  readonly #make: () => PendingSession
   readonly #settings: SessionManagerSettings
   #phase: DialPhase = 'looking-up'
   #attempt = 0
@@ -32,14 +33,27 @@ export class Dial {
   #dest: Address | undefined
   #helloSent = false
   #onlyNotFound = true
+  #begunAtMs = 0
 
-  constructor(pending: PendingSession, settings: SessionManagerSettings) {
-    this.#pending = pending
+  /**
+   * `make` builds the handshake (its hello costs a few DH operations). It runs at the first
+   * `tick` after `begin` — the driver ticks at once, since `nextDeadlineMs` is then due —
+   * so that the crypto overlaps the lookup's round trip, or earlier if the hello is
+   * needed first (an answer from the cache).
+   */
+  constructor(make: () => PendingSession, settings: SessionManagerSettings) {
+    this.#make = make
     this.#settings = settings
   }
 
-  /** The handshake in progress: its hello goes out on every attempt. */
+  /** The handshake in progress: its hello goes out on every attempt. Made on first use. */
   get pending(): PendingSession {
+    this.#pending ??= this.#make()
+    return this.#pending
+  }
+
+  /** The handshake if it was made already (a reply can only answer a hello that exists). */
+  get made(): PendingSession | undefined {
     return this.#pending
   }
 
@@ -62,11 +76,22 @@ export class Dial {
 
   /** The first attempt: a lookup that may come from the cache. */
   begin(nowMs: number): DialAction[] {
+    this.#begunAtMs = nowMs
     return this.#nextAttempt(nowMs, false)
   }
 
-  /** A lookup answer for the peer's name; ignored unless this dial waits for one. */
+  /**
+   * A lookup answer for the peer's name. While handshaking, a newer answer at another
+   * address (the settled answer after an early one, when a slower replica held a newer
+   * record) sends the same hello there too; otherwise it is ignored unless this dial waits
+   * for one.
+   */
   onLookup(result: LookupResult, nowMs: number): DialAction[] {
+    if (this.#phase === 'handshaking' && result.outcome === 'found') {
+      if (this.#dest === undefined || result.address.equals(this.#dest)) return []
+      this.#dest = result.address
+      return [{ type: 'hello', dest: result.address }]
+    }
     if (this.#phase !== 'looking-up') return []
     if (result.outcome === 'found') {
       this.#phase = 'handshaking'
@@ -89,7 +114,9 @@ export class Dial {
   }
 
   tick(nowMs: number): DialAction[] {
-    if (this.#phase === 'failed' || nowMs < this.#deadlineMs) return []
+    if (this.#phase === 'failed') return []
+    if (this.#pending === undefined) this.pending // made now, while the lookup runs
+    if (nowMs < this.#deadlineMs) return []
     if (this.#phase === 'looking-up') this.#onlyNotFound = false
     if (this.#attempt >= this.#settings.handshakeAttempts) {
       this.#phase = 'failed'
@@ -100,7 +127,8 @@ export class Dial {
   }
 
   nextDeadlineMs(): number | undefined {
-    return this.#phase === 'failed' ? undefined : this.#deadlineMs
+    if (this.#phase === 'failed') return undefined
+    return this.#pending === undefined ? this.#begunAtMs : this.#deadlineMs
   }
 
   #nextAttempt(nowMs: number, fresh: boolean): DialAction[] {

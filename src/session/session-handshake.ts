@@ -3,7 +3,7 @@
  *
  *   1. initiateSession: the initiator knows the responder's name, hence its Noise static key
  *      (x25519PublicFromEd25519 of the name's key). It sends `hello`: IK message 1 (e, es,
- *      s, ss) whose payload is its 8-byte partial session id.
+ *      s, ss) whose payload is its 8-byte partial session id, then any early stream opens.
  *   2. acceptHello: the responder reads it, checks that the initiator's static key is the
  *      key of the name in the header, and answers `hello-reply`: IK message 2 (e, ee, se)
  *      whose payload is its own partial id. The responder is done.
@@ -34,6 +34,7 @@ import {
   SESSION_ID_BYTES,
   type SessionRecord,
 } from './session-records.ts'
+import { MAX_EARLY_OPEN_BYTES } from './srm/srm-frames.ts'
 
 // Specification constants.
 
@@ -74,6 +75,11 @@ export interface InitiateInit extends HandshakeOptions {
   readonly identity: Identity
   /** The responder's name: its Noise static key follows from it. */
   readonly peerName: string
+  /**
+   * Early stream opens (srm-frames.ts encodeEarlyOpens) for the hello's payload, after the
+   * partial id: the responder may open those streams before the initiator's first record.
+   */
+  readonly early?: Uint8Array
 }
 
 const ZERO_HALF = new Uint8Array(SESSION_ID_BYTES - PARTIAL_ID_BYTES)
@@ -131,7 +137,12 @@ export class PendingSession {
       myKey,
       peerKey.value,
     )
-    this.hello = encodeRecord(header, this.#handshake.writeMessage(this.#partialId))
+    const early = init.early ?? new Uint8Array(0)
+    if (early.length > MAX_EARLY_OPEN_BYTES) {
+      throw new SessionError('bad-config', `early opens take ${early.length} bytes`)
+    }
+    const payload = early.length === 0 ? this.#partialId : concat(this.#partialId, early)
+    this.hello = encodeRecord(header, this.#handshake.writeMessage(payload))
   }
 
   /** This side's half of the session id, as the hello carries it in clear. */
@@ -167,12 +178,23 @@ export class PendingSession {
   }
 }
 
+/** What the responder takes from a hello: its reply, the session keys, the early opens. */
+export interface AcceptedHello {
+  readonly reply: Uint8Array
+  readonly keys: SessionKeys
+  /**
+   * The hello's early stream opens, undecoded (empty if none). Authentic — only the
+   * initiator's static key could seal them — but not fresh: a hello can be replayed.
+   */
+  readonly early: Uint8Array
+}
+
 /** The responder's hello-reply and keys, from a hello addressed to `identity`. */
 export function acceptHello(
   identity: Identity,
   bytes: Uint8Array,
   options: HandshakeOptions = {},
-): Decoded<{ readonly reply: Uint8Array; readonly keys: SessionKeys }, HandshakeError> {
+): Decoded<AcceptedHello, HandshakeError> {
   const record = decodeHandshakeRecord(bytes, 'hello')
   if (!record.ok) return record
   const { header, body } = record.value
@@ -196,15 +218,20 @@ export function acceptHello(
   }
   const id = header.sessionId
   const half = PARTIAL_ID_BYTES
-  if (!sameBytes(id.subarray(0, half), theirs.value) || !sameBytes(id.subarray(half), ZERO_HALF)) {
+  const partial = theirs.value.subarray(0, half)
+  if (
+    theirs.value.length < half ||
+    !sameBytes(id.subarray(0, half), partial) ||
+    !sameBytes(id.subarray(half), ZERO_HALF)
+  ) {
     return fail('bad-session-id', 'the header id is not the partial id in the payload')
   }
   const mine = partialIdFrom(options.randomBytes)
-  const sessionId = combineSessionId(theirs.value, mine)
+  const sessionId = combineSessionId(partial, mine)
   const replyHeader = handshakeHeader('hello-reply', sessionId, identity.publicKey, header.source)
   const reply = encodeRecord(replyHeader, handshake.writeMessage(mine))
   const keys = finish(handshake, sessionId, identity.name, encodeName(header.source))
-  return ok({ reply, keys })
+  return ok({ reply, keys, early: Uint8Array.from(theirs.value.subarray(half)) })
 }
 
 function decodeHandshakeRecord(

@@ -4,7 +4,8 @@
  *   not a record  dropped, counted (`not-a-record`);
  *   hello        a byte-for-byte repeat gets the remembered reply again (no second
  *                session); otherwise, within `maxHalfOpen`, acceptHello → a half-open
- *                session and its reply to the source address. With `maxSessions` held,
+ *                session and its reply to the source address; the streams the hello opens
+ *                early open then (stream-opened). With `maxSessions` held,
  *                the reply is followed by a sealed `close` (refused): authentic, so the
  *                initiator can tell a refusal from an outage.
  *   hello-reply  finds the dial by its partial id, reads the reply, and the session is
@@ -31,6 +32,7 @@ import {
 } from './session-manager-types.ts'
 import { decodeRecord, decodeRecordHeader, PARTIAL_ID_BYTES } from './session-records.ts'
 import type { SessionTable } from './session-table.ts'
+import { decodeEarlyOpens } from './srm/srm-frames.ts'
 
 /** What the inbound handshake needs from the manager. */
 export interface InboundContext {
@@ -134,6 +136,18 @@ function acceptIncomingHello(
   ctx.table.register(session)
   ctx.hellos.remember(hello, reply)
   ctx.route(src, reply, 'hello-reply', session.handle)
+  if (accepted.value.early.length === 0) return
+  // Early opens: the streams open now, half-open, so that the application can answer
+  // right behind the reply. A replayed hello (past the hello memory) opens them too, but
+  // nothing the replayer can read comes of it, and they close when the half-open session
+  // expires. Bad ones are only counted: the initiator's first record opens them again.
+  const opens = decodeEarlyOpens(accepted.value.early)
+  if (!opens.ok) {
+    ctx.count('bad-early-opens')
+    return
+  }
+  session.srm.openEarly(opens.value)
+  session.flush(nowMs)
 }
 
 function readIncomingReply(

@@ -155,6 +155,8 @@ export type SessionEvent =
   | {
       readonly type: 'stream-opened'
       readonly session: SessionHandle
+      /** The opener: this event may come before the session's `established` (early opens). */
+      readonly peerName: string
       readonly streamId: number
       readonly meta: Uint8Array
       /** The listener's port, if the meta is the stream-meta format (stream-meta.ts). */

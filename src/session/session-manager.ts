@@ -42,6 +42,7 @@ import {
   type StreamRef,
 } from './session-manager-types.ts'
 import { SessionTable } from './session-table.ts'
+import { encodeEarlyOpens, MAX_STREAM_META_BYTES } from './srm/srm-frames.ts'
 import { RESET_CODE } from './srm/srm-types.ts'
 
 export class SessionManager {
@@ -91,11 +92,22 @@ export class SessionManager {
     if (name === undefined || name === this.name) {
       throw new SessionManagerError('bad-config', `cannot connect to ${peerName}`)
     }
+    if (meta.length > MAX_STREAM_META_BYTES) {
+      throw new SessionManagerError('bad-config', `stream meta over ${MAX_STREAM_META_BYTES} bytes`)
+    }
     const existing = [...this.#table.byHandle.values()].find(
       (s) => s.peerName === name && s.state !== 'closed' && s.state !== 'half-open',
     )
-    const session = existing ?? this.#dial(name, nowMs)
-    return this.openStream(session.handle, meta, nowMs)
+    if (existing !== undefined) return this.openStream(existing.handle, meta, nowMs)
+    // A new session: the stream's open rides in the hello too (an early open), so that the
+    // peer can take the stream, and answer on it, before the initiator's first record.
+    const session = this.#newSession(name, true)
+    const streamId = session.srm.openStream(meta)
+    const early = encodeEarlyOpens([{ type: 'stream-open', streamId, meta }])
+    session.srm.markEarly(streamId)
+    this.#dial(session, early, nowMs)
+    session.flush(nowMs)
+    return { session: session.handle, streamId }
   }
 
   /** Opens another stream on a session (no handshake). Throws on an unknown handle. */
@@ -112,6 +124,16 @@ export class SessionManager {
     const n = session.srm.write(ref.streamId, bytes)
     if (flush) session.flush(nowMs)
     return n
+  }
+
+  /**
+   * Whether less than a record's worth of what the session sent waits for an
+   * acknowledgement (control frames, a reply): no bulk transfer is under way, so a write is
+   * better sent at once than held back to fill a record.
+   */
+  idle(handle: SessionHandle): boolean {
+    const srm = this.#table.byHandle.get(handle)?.srm
+    return srm === undefined || srm.flightBytes < srm.maxRecordBytes
   }
 
   /**
@@ -235,18 +257,21 @@ export class SessionManager {
 
   // ---- inside ----
 
-  #dial(name: string, nowMs: number): Session {
-    const session = this.#newSession(name, true)
-    const dial = new Dial(this.#handshake(name), this.settings)
+  #dial(session: Session, early: Uint8Array, nowMs: number): void {
+    const dial = new Dial(() => this.#handshake(session.peerName, early), this.settings)
     this.#table.dials.set(session.handle, dial)
     this.#dialActions(session, dial.begin(nowMs), nowMs)
-    return session
   }
 
-  #handshake(peerName: string): PendingSession {
+  #handshake(peerName: string, early?: Uint8Array): PendingSession {
     const random = this.#init.randomBytes
     const identity = this.#init.identity
-    return initiateSession({ identity, peerName, ...(random && { randomBytes: random }) })
+    return initiateSession({
+      identity,
+      peerName,
+      ...(random && { randomBytes: random }),
+      ...(early && { early }),
+    })
   }
 
   #dialActions(session: Session, actions: DialAction[], nowMs: number): void {

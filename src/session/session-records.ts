@@ -14,6 +14,7 @@
 import { ByteReader, ByteWriter } from '../core/bytes.ts'
 import { type Decoded, fail, ok } from '../core/result.ts'
 import { PUBLIC_KEY_BYTES } from '../identity/name.ts'
+import { MAX_EARLY_OPEN_BYTES } from './srm/srm-frames.ts'
 
 // Specification constants.
 
@@ -48,6 +49,8 @@ export const MAX_EPOCH = 0xffff_ffff
 export const MAX_SEQ = 2n ** 64n - 2n
 /** Noise IK message 1 with an 8-byte payload: e (32), s (32 + 16), payload (8 + 16). */
 export const HELLO_BODY_BYTES = 32 + 48 + PARTIAL_ID_BYTES + TAG_BYTES
+/** A hello whose payload carries early stream opens after the partial id, at its longest. */
+export const MAX_HELLO_BODY_BYTES = HELLO_BODY_BYTES + MAX_EARLY_OPEN_BYTES
 /** Noise IK message 2 with an 8-byte payload: e (32), payload (8 + 16). */
 export const HELLO_REPLY_BODY_BYTES = 32 + PARTIAL_ID_BYTES + TAG_BYTES
 
@@ -186,12 +189,16 @@ export function peekSessionId(bytes: Uint8Array): Uint8Array | undefined {
   return decoded.ok ? decoded.value.header.sessionId : undefined
 }
 
-/** Exact body lengths; handshake records have no epoch, seq, stream or flags to speak of. */
+/** Body lengths (exact but for a hello's early opens); handshake records have no epoch, seq, stream or flags to speak of. */
 function checkBody(h: RecordHeader, bodyBytes: number): Decoded<undefined, RecordDecodeError> {
   if (h.type === 'hello' || h.type === 'hello-reply') {
-    const expected = h.type === 'hello' ? HELLO_BODY_BYTES : HELLO_REPLY_BODY_BYTES
-    if (bodyBytes !== expected) {
-      return fail('bad-length', `a ${h.type} body is ${expected} bytes, got ${bodyBytes}`)
+    const [min, max] =
+      h.type === 'hello'
+        ? [HELLO_BODY_BYTES, MAX_HELLO_BODY_BYTES]
+        : [HELLO_REPLY_BODY_BYTES, HELLO_REPLY_BODY_BYTES]
+    if (bodyBytes < min || bodyBytes > max) {
+      const range = min === max ? `${min}` : `${min}..${max}`
+      return fail('bad-length', `a ${h.type} body is ${range} bytes, got ${bodyBytes}`)
     }
     if (h.flags !== 0 || h.epoch !== 0 || h.seq !== 0n || h.streamId !== 0) {
       return fail('bad-field', `${h.type}: flags, epoch, seq and stream id must be 0`)

@@ -45,7 +45,10 @@ export class SessionTable {
   /** The dial whose hello carried this partial id (hex). */
   dialFor(partialHex: string): { session: Session; dial: Dial } | undefined {
     for (const [handle, dial] of this.dials) {
-      if (Buffer.from(dial.pending.partialId).toString('hex') !== partialHex) continue
+      const pending = dial.made
+      if (pending === undefined || Buffer.from(pending.partialId).toString('hex') !== partialHex) {
+        continue
+      }
       const session = this.byHandle.get(handle)
       if (session !== undefined) return { session, dial }
     }

@@ -202,6 +202,7 @@ export class Session {
         this.#ctx.event({
           type: 'stream-opened',
           session,
+          peerName: this.peerName,
           streamId,
           meta,
           port: port.ok ? port.value : undefined,

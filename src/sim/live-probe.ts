@@ -123,7 +123,7 @@ export class Prober implements ProbeSink {
   lookup(stack: LiveStack, e: DhtEvent): void {
     const key = `${stack.host.index}:${e.id}`
     const p = this.#lookups.get(key)
-    if (p === undefined) return
+    if (p === undefined || e.early) return
     this.#lookups.delete(key)
     const want = p.target.host.overlay.address
     let failure: string | undefined

@@ -60,6 +60,7 @@ function lookupAll(net: SimNetwork, nodes: Stacked[]): string[] {
   const failures: string[] = []
   for (const a of live) {
     for (const e of a.dht.takeEvents() as DhtEvent[]) {
+      if (e.early) continue // the settled answer follows
       const b = expected.get(`${a.host.index}:${e.id}`)
       expected.delete(`${a.host.index}:${e.id}`)
       if (b === undefined) continue
@@ -79,6 +80,34 @@ describe('DHT node on the in-memory overlay', () => {
     assert.deepEqual(lookupAll(net, nodes), [])
     const held = nodes.reduce((s, n) => s + n.dht.store.size, 0)
     assert.ok(held >= 30, `records held: ${held}`)
+  })
+
+  it('a lookup announces the first authentic record at once, then its settled answer', () => {
+    const { net, nodes } = grow(30, 1)
+    const [asker, target] = [nodes[3], nodes[17]] as [Stacked, Stacked]
+    asker.dht.takeEvents()
+    const id = asker.dht.lookup(target.host.overlay.name, net.now)
+    net.pump(asker.host)
+    net.runFor(3000)
+    const events = asker.dht.takeEvents().filter((e) => e.id === id)
+    assert.deepEqual(
+      events.map((e) => [e.outcome, e.early]),
+      [
+        ['found', true],
+        ['found', false],
+      ],
+    )
+    const [early, settled] = events as [DhtEvent, DhtEvent]
+    const want = target.host.overlay.address?.toString()
+    assert.equal(early.record?.address.toString(), want)
+    assert.equal(settled.record?.address.toString(), want)
+    assert.ok((settled.record?.seq ?? 0) >= (early.record?.seq ?? 0))
+    // A cached answer is settled at once: nothing early about it.
+    const again = asker.dht.lookup(target.host.overlay.name, net.now)
+    assert.deepEqual(
+      asker.dht.takeEvents().map((e) => [e.id, e.fromCache, e.early]),
+      [[again, true, false]],
+    )
   })
 
   it('after 5 non-root nodes and then the root die, names resolve to the new addresses', () => {
@@ -121,7 +150,7 @@ describe('DHT node on the in-memory overlay', () => {
     const id = nodes[5]?.dht.lookup(b.host.overlay.name, net.now) as number
     net.pump(nodes[5]?.host as SimHost)
     net.runFor(1000)
-    const answer = nodes[5]?.dht.takeEvents().find((e) => e.id === id)
+    const answer = nodes[5]?.dht.takeEvents().find((e) => e.id === id && !e.early)
     assert.equal(answer?.record?.address.toString(), real.toString())
   })
 
@@ -159,7 +188,7 @@ describe('DHT node on the in-memory overlay', () => {
     const id = asker.dht.lookup(target.host.overlay.name, net.now)
     net.pump(asker.host)
     net.runFor(1000)
-    const answer = asker.dht.takeEvents().find((e) => e.id === id)
+    const answer = asker.dht.takeEvents().find((e) => e.id === id && !e.early)
     assert.equal(answer?.outcome, 'found')
     assert.ok(nodes.some((n) => n.dht.stats.handedOver > 0))
   })

@@ -8,6 +8,7 @@ import {
   FIXED_HEADER_BYTES,
   HELLO_BODY_BYTES,
   HELLO_REPLY_BODY_BYTES,
+  MAX_HELLO_BODY_BYTES,
   MAX_SEQ,
   peekSessionId,
   RECORD_TYPE,
@@ -136,7 +137,11 @@ describe('session records: codec', () => {
     }
     assert.equal(ok('hello', HELLO_BODY_BYTES), 'ok')
     assert.equal(ok('hello-reply', HELLO_REPLY_BODY_BYTES), 'ok')
-    assert.equal(ok('hello', HELLO_BODY_BYTES + 1), 'bad-length')
+    assert.equal(ok('hello', HELLO_BODY_BYTES + 1), 'ok') // early opens
+    assert.equal(ok('hello', MAX_HELLO_BODY_BYTES), 'ok')
+    assert.equal(ok('hello', MAX_HELLO_BODY_BYTES + 1), 'bad-length')
+    assert.equal(ok('hello', HELLO_BODY_BYTES - 1), 'bad-length')
+    assert.equal(ok('hello-reply', HELLO_REPLY_BODY_BYTES + 1), 'bad-length')
     assert.equal(ok('hello-reply', HELLO_BODY_BYTES), 'bad-length')
     assert.equal(ok('hello', HELLO_BODY_BYTES, { seq: 1n }), 'bad-field')
     assert.equal(ok('hello', HELLO_BODY_BYTES, { epoch: 1 }), 'bad-field')

@@ -24,6 +24,7 @@ import {
   decodeRecord,
   encodeRecord,
   type SackRange,
+  type StreamOpenFrame,
 } from './srm-frames.ts'
 import {
   INITIAL_REORDER_WINDOW_BYTES,
@@ -67,10 +68,38 @@ export class SessionReliability {
     return this.#link.state
   }
 
+  /** Bytes of records sent and not yet acknowledged. */
+  get flightBytes(): number {
+    return this.#sender.flightBytes
+  }
+
+  /** The largest record body this SRM packs. */
+  get maxRecordBytes(): number {
+    return this.#config.maxRecordBytes
+  }
+
   /** Opens a stream at once (no round trip); `meta` (≤ 1 KiB) reaches the peer with it. */
   openStream(meta: Uint8Array = new Uint8Array(0)): number {
     this.#usable()
     return this.#streams.open(meta)
+  }
+
+  /**
+   * The open of stream `streamId` also went early, in the hello (the initiator's side of
+   * early opens): a reset before the first record then still tells the peer.
+   */
+  markEarly(streamId: number): void {
+    this.#streams.markEarly(streamId)
+  }
+
+  /**
+   * Opens the streams the peer's hello opened early (the responder's side), before any
+   * record from it: 'stream-opened' events follow, and the opens its first record repeats
+   * are not opened twice.
+   */
+  openEarly(opens: readonly StreamOpenFrame[]): void {
+    if (this.state === 'closed') return
+    for (const open of opens) this.#streams.openEarly(open.streamId, open.meta)
   }
 
   /** Accepts as many bytes as the stream's send buffer has room for: 0 means wait for `writable`. */

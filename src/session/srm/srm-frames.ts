@@ -108,6 +108,43 @@ export function encodeRecord(record: SrmRecord): Uint8Array {
   return w.finishView()
 }
 
+/** A stream-open frame: what the hello may carry early (docs/wire-session.md, "Early opens"). */
+export type StreamOpenFrame = Extract<ReliableFrame, { type: 'stream-open' }>
+
+/** The most stream opens one hello carries early. */
+export const MAX_EARLY_OPENS = 1
+/** The most bytes the early opens take: one frame with the longest meta. */
+export const MAX_EARLY_OPEN_BYTES =
+  MAX_EARLY_OPENS * (1 + 2 * MAX_VARINT_BYTES + MAX_STREAM_META_BYTES)
+
+/**
+ * Stream opens as the hello carries them early: stream-open frames, one after the other,
+ * encoded as in a reliable record (no seq: they are copies of frames the initiator's first
+ * reliable record carries again).
+ */
+export function encodeEarlyOpens(opens: readonly StreamOpenFrame[]): Uint8Array {
+  if (opens.length > MAX_EARLY_OPENS) throw new RangeError(`at most ${MAX_EARLY_OPENS} early opens`)
+  const w = new ByteWriter(64)
+  for (const open of opens) writeReliable(w, open)
+  return w.finish()
+}
+
+/** Decodes early opens; never throws. Anything but stream-open frames is `misplaced-frame`. */
+export function decodeEarlyOpens(bytes: Uint8Array): Decoded<StreamOpenFrame[], FrameError> {
+  const r = new ByteReader(bytes)
+  const opens: StreamOpenFrame[] = []
+  while (r.remaining > 0) {
+    const frame = readReliable(r)
+    if (!frame.ok) return frame
+    if (frame.value.type !== 'stream-open') {
+      return fail('misplaced-frame', `${frame.value.type} among early opens`)
+    }
+    if (opens.length === MAX_EARLY_OPENS) return fail('misplaced-frame', 'too many early opens')
+    opens.push(frame.value)
+  }
+  return ok(opens)
+}
+
 /** A frame's type byte and up to three varints. */
 const FRAME_BOUND_BYTES = 1 + 4 * MAX_VARINT_BYTES
 

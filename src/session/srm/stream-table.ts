@@ -46,6 +46,10 @@ export class StreamTable {
   }
   #nextLocalId: number
   #highestPeerId = -1
+  /** Opens of ours that the hello carried early: the peer may know these streams already. */
+  readonly #earlySent = new Set<number>()
+  /** The peer's streams opened early (from its hello), by id: their open comes again. */
+  readonly #earlyOpened = new Map<number, Uint8Array>()
   /** Session credit, sending: total stream bytes sent, and the peer's limit on it. */
   sessionSent = 0
   peerSessionLimit: number
@@ -129,10 +133,30 @@ export class StreamTable {
     this.ready.add(id)
   }
 
-  /** Resets both directions; the peer gets a reset frame unless it never learnt of it. */
+  /**
+   * The open of stream `id` (ours, not yet sent) went early, in the hello: the peer may
+   * open the stream before our first record, which carries the open again.
+   */
+  markEarly(id: number): void {
+    if (this.pending.opens.has(id)) this.#earlySent.add(id)
+  }
+
+  /**
+   * Opens a stream the peer's hello opened early, before its first record: as a
+   * stream-open frame would, and the same frame in that record is then a repeat.
+   */
+  openEarly(id: number, meta: Uint8Array): void {
+    if (!this.#onOpen(id, meta)) return
+    this.#earlyOpened.set(id, Uint8Array.from(meta))
+  }
+
+  /**
+   * Resets both directions; the peer gets a reset frame unless it never learnt of it. An
+   * open that went early is still sent (before the reset), so the peer's copy closes too.
+   */
   reset(id: number, code: number): void {
     const s = this.#get(id)
-    if (s.openSent) this.pending.resets.set(id, code)
+    if (s.openSent || this.#earlySent.has(id)) this.pending.resets.set(id, code)
     else this.pending.opens.delete(id)
     this.#drop(s)
   }
@@ -223,18 +247,27 @@ export class StreamTable {
     this.#events.push({ type: 'stream-accepted', streamId: s.id })
   }
 
-  #onOpen(id: number, meta: Uint8Array): void {
+  /** The peer opens stream `id`; false if the open broke the rules (counted, ignored). */
+  #onOpen(id: number, meta: Uint8Array): boolean {
+    const early = this.#earlyOpened.get(id)
+    if (early !== undefined) {
+      // The hello opened it already (it may even be closed since): this is the repeat.
+      this.#earlyOpened.delete(id)
+      if (Buffer.compare(early, meta) !== 0) this.#onViolation('bad-stream-open')
+      return true
+    }
     if (!this.#isPeerId(id) || id <= this.#highestPeerId) {
       this.#onViolation('bad-stream-open')
-      return
+      return false
     }
     this.#highestPeerId = id
     if (this.streams.size >= this.#config.maxStreams) {
       this.pending.resets.set(id, RESET_CODE.refused)
-      return
+      return true
     }
     this.#add(id, true)
     this.#events.push({ type: 'stream-opened', streamId: id, meta })
+    return true
   }
 
   #onData(id: number, offset: number, bytes: Uint8Array, fin: boolean): void {

@@ -2,8 +2,11 @@ import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import fc from 'fast-check'
 import {
+  decodeEarlyOpens,
   decodeRecord,
+  encodeEarlyOpens,
   encodeRecord,
+  MAX_EARLY_OPEN_BYTES,
   MAX_SACK_RANGES,
   type ReliableFrame,
   type SrmRecord,
@@ -145,5 +148,44 @@ describe('SRM record codec', () => {
       assert.equal(r.ok, false, input)
       assert.equal(!r.ok && r.code, code, input)
     }
+  })
+})
+
+describe('early opens codec', () => {
+  it('encodes the golden vector and round-trips every open', () => {
+    const meta = Uint8Array.of(0x1b, 0x58)
+    const bytes = encodeEarlyOpens([{ type: 'stream-open', streamId: 0, meta }])
+    assert.equal(hex(bytes), '01000 21b58'.replaceAll(' ', ''))
+    assert.deepEqual(decodeEarlyOpens(bytes), {
+      ok: true,
+      value: [{ type: 'stream-open', streamId: 0, meta }],
+    })
+    assert.deepEqual(decodeEarlyOpens(new Uint8Array(0)), { ok: true, value: [] })
+    fc.assert(
+      fc.property(varint, fc.uint8Array({ maxLength: 1024 }), (streamId, m) => {
+        const open = { type: 'stream-open' as const, streamId, meta: m }
+        const encoded = encodeEarlyOpens([open])
+        assert.ok(encoded.length <= MAX_EARLY_OPEN_BYTES)
+        assert.deepEqual(decodeEarlyOpens(encoded), { ok: true, value: [open] })
+      }),
+    )
+  })
+
+  it('rejects anything but stream opens, too many of them, and cut frames, with a code', () => {
+    const open = encodeEarlyOpens([{ type: 'stream-open', streamId: 0, meta: Uint8Array.of(7) }])
+    const cases: [Uint8Array, string][] = [
+      [unhex('02 00 00 00 00'), 'misplaced-frame'], // data
+      [unhex('06 00 00 00'), 'misplaced-frame'], // ack
+      [Buffer.concat([open, open]), 'misplaced-frame'], // two
+      [open.subarray(0, open.length - 1), 'truncated'],
+      [unhex('63'), 'unknown-frame'],
+    ]
+    for (const [input, code] of cases) {
+      const r = decodeEarlyOpens(input)
+      assert.equal(r.ok, false, hex(input))
+      assert.equal(!r.ok && r.code, code, hex(input))
+    }
+    const two = { type: 'stream-open' as const, streamId: 0, meta: new Uint8Array(0) }
+    assert.throws(() => encodeEarlyOpens([two, { ...two, streamId: 2 }]), /at most 1/)
   })
 })
