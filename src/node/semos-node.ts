@@ -312,8 +312,14 @@ export class SemosNode extends EventEmitter<{
       this.#daemon.withSessions((m, now) => m.reset(ref, now, RESET_CODE.forbidden))
       return
     }
-    this.#daemon.withSessions((m, now) => m.accept(ref, now))
-    listener.handler(this.#attach(ref, peerName), peerName)
+    // Accepted, then flushed once the handler ran: a reply it writes at once (a banner)
+    // shares the acceptance's record.
+    this.#daemon.withSessions((m, now) => m.accept(ref, now, false))
+    try {
+      listener.handler(this.#attach(ref, peerName), peerName)
+    } finally {
+      this.#daemon.withSessions((m, now) => m.flush(handle, now))
+    }
   }
 
   #onStreamEvent(e: Extract<SessionEvent, { streamId: number }>): void {

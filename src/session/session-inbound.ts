@@ -147,7 +147,7 @@ function acceptIncomingHello(
     return
   }
   session.srm.openEarly(opens.value)
-  session.flush(nowMs)
+  session.flush(nowMs, false)
 }
 
 function readIncomingReply(

@@ -147,11 +147,13 @@ export class SessionManager {
   /**
    * Takes a stream the peer opened (after its `stream-opened` event): the peer's Duplex
    * emits 'connect'. Implied by the first write, end or consume; refuse with reset().
+   * With `flush` false the acceptance waits for the next flush, so that what the
+   * application writes at once shares its record.
    */
-  accept(ref: StreamRef, nowMs: number): void {
+  accept(ref: StreamRef, nowMs: number, flush = true): void {
     const session = this.#get(ref.session)
     session.srm.accept(ref.streamId)
-    session.flush(nowMs)
+    if (flush) session.flush(nowMs)
   }
 
   end(ref: StreamRef, nowMs: number): void {

@@ -169,9 +169,13 @@ export class Session {
     this.flush(nowMs)
   }
 
-  /** Seals and routes what the SRM has to send; hands its events on. */
-  flush(nowMs: number): void {
-    if (this.#state === 'half-open' || this.#state === 'established') {
+  /**
+   * Seals and routes what the SRM has to send; hands its events on. With `send` false only
+   * the events: what waits to be sent goes with the next flush, together with what the
+   * events' handlers add (a stream accepted and written to at once: one record, not three).
+   */
+  flush(nowMs: number, send = true): void {
+    if (send && (this.#state === 'half-open' || this.#state === 'established')) {
       for (const out of this.srm.takeOutgoing(nowMs)) this.#send(out, nowMs)
     }
     for (const e of this.srm.takeEvents()) this.#onSrmEvent(e)
