@@ -135,7 +135,10 @@ export class SessionReliability {
     return this.#streams.streams.get(streamId)?.bufferedBytes ?? 0
   }
 
-  /** One record body the SSM opened; false if it was dropped (and counted). */
+  /**
+   * One record body the SSM opened; false if it was dropped (and counted). The body is
+   * given away: its data frames, views of it, reach the application as they are.
+   */
   receive(body: Uint8Array, nowMs: number): boolean {
     if (this.state === 'closed') return false
     const decoded = decodeRecord(body)

@@ -196,7 +196,10 @@ function writeControl(w: ByteWriter, f: ControlFrame): void {
   }
 }
 
-/** Decodes one record body; never throws. */
+/**
+ * Decodes one record body; never throws. Data frames are views of `bytes`: the caller
+ * gives the body away (it must not change it afterwards).
+ */
 export function decodeRecord(bytes: Uint8Array): Decoded<SrmRecord, FrameError> {
   const r = new ByteReader(bytes)
   const seq = r.varint()
@@ -266,8 +269,10 @@ function readData(r: ByteReader): Decoded<ReliableFrame, FrameError> {
   }
   if (bytes === undefined) return truncated('data')
   if (flags > 1) return fail('bad-flags', `data flags ${flags}`)
-  // A copy: the frame outlives the decrypted buffer in the reorder buffer and in events.
-  return ok({ type: 'data', streamId, offset, fin: flags === 1, bytes: Uint8Array.from(bytes) })
+  // A view, not a copy: a record body is a buffer of its own (the AEAD's output), which
+  // the frame may keep alive in the reorder buffer and in events. decodeRecord's callers
+  // hand over the body and do not write to it again.
+  return ok({ type: 'data', streamId, offset, fin: flags === 1, bytes })
 }
 
 function readControl(r: ByteReader): Decoded<ControlFrame, FrameError> {
