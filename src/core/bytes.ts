@@ -84,6 +84,19 @@ export class ByteWriter {
     return this.u8(v)
   }
 
+  /** How many bytes were written. */
+  get length(): number {
+    return this.#len
+  }
+
+  /**
+   * The bytes written from `start` on, as a view (no copy). Valid for good: a writer that
+   * grows later moves on to a new buffer and leaves this one as it was.
+   */
+  viewFrom(start: number): Uint8Array {
+    return this.#buf.subarray(start, this.#len)
+  }
+
   /** The bytes written. A writer sized exactly hands over its buffer without a copy. */
   finish(): Uint8Array {
     return this.#len === this.#buf.length ? this.#buf : this.#buf.slice(0, this.#len)

@@ -81,8 +81,11 @@ function importKey(key: Uint8Array): KeyObject {
   return createSecretKey(key)
 }
 
-/** A sealed record as its three parts: header (the AEAD's associated data), ciphertext, tag. */
-export type SealedParts = readonly [header: Uint8Array, ciphertext: Uint8Array, tag: Uint8Array]
+/**
+ * A sealed record in parts: the header (the AEAD's associated data), then the sealed body
+ * (the ciphertext of each plaintext part, then the tag).
+ */
+export type SealedParts = readonly [header: Uint8Array, ...sealed: Uint8Array[]]
 
 /** The sending half: seals with the current epoch's key, rotating when due. */
 export class SendCipher {
@@ -108,23 +111,24 @@ export class SendCipher {
 
   /**
    * header(epoch) ‖ ENCRYPT(k_epoch, seq, header, plaintext), as its parts [header,
-   * ciphertext, tag], never joined: the links send them as they are. The header is built
+   * ciphertext…, tag], never joined: the links send them as they are. The plaintext may
+   * come in parts too (their concatenation is the plaintext). The header is built
    * once the epoch is known, because the epoch is in it and it is the associated data. The
    * caller gives strictly increasing seqs; throws SessionError('seq-exhausted') past the last.
    */
   seal(
     seq: bigint,
-    plaintext: Uint8Array,
+    plaintext: Uint8Array | readonly Uint8Array[],
     nowMs: number,
     header: (epoch: number) => Uint8Array,
   ): SealedParts {
     if (seq < 0n || seq > MAX_SEQ) throw new SessionError('seq-exhausted', `seq ${seq}`)
     if (this.#rotationDue(nowMs)) this.#rotate(nowMs)
     const ad = header(this.#epoch)
-    const [ciphertext, tag] = CIPHERS[this.#cipher].encryptParts(this.#key, seq, ad, plaintext)
+    const sealed = CIPHERS[this.#cipher].encryptParts(this.#key, seq, ad, plaintext)
     this.#records++
-    this.#bytes += plaintext.length
-    return [ad, ciphertext, tag]
+    this.#bytes += partsLength(plaintext)
+    return [ad, ...sealed]
   }
 
   #rotationDue(nowMs: number): boolean {
@@ -231,4 +235,12 @@ export class ReceiveCipher {
   #slot(epoch: number, key: KeyObject): EpochSlot {
     return { epoch, key, window: new ReplayWindow(this.#policy.replayWindowBits) }
   }
+}
+
+/** The length of bytes given whole or in parts. */
+export function partsLength(bytes: Uint8Array | readonly Uint8Array[]): number {
+  if (bytes instanceof Uint8Array) return bytes.length
+  let n = 0
+  for (const part of bytes) n += part.length
+  return n
 }

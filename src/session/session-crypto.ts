@@ -21,6 +21,7 @@ import type { CipherName } from '../core/noise/cipher.ts'
 import { type Decoded, fail, ok } from '../core/result.ts'
 import { decodeName } from '../identity/name.ts'
 import {
+  partsLength,
   ReceiveCipher,
   type RecordCipherOptions,
   resolveRecordOptions,
@@ -132,17 +133,21 @@ export class SessionCrypto {
     return concatBytes(this.sealParts(type, streamId, payload, nowMs, flags))
   }
 
-  /** seal(), as [header, ciphertext, tag], not joined (bulk records: no copy). */
+  /**
+   * seal(), as [header, ciphertext…, tag], not joined (bulk records: no copy); the payload
+   * may come in parts, whose concatenation is the payload.
+   */
   sealParts(
     type: SealedType,
     streamId: number,
-    payload: Uint8Array,
+    payload: Uint8Array | readonly Uint8Array[],
     nowMs: number,
     flags = 0,
   ): SealedParts {
     if (isHandshakeType(type)) throw new SessionError('bad-record', `${type} is not sealed`)
-    if (payload.length > MAX_PAYLOAD_BYTES) {
-      throw new SessionError('bad-record', `payload ${payload.length} > ${MAX_PAYLOAD_BYTES}`)
+    const payloadBytes = partsLength(payload)
+    if (payloadBytes > MAX_PAYLOAD_BYTES) {
+      throw new SessionError('bad-record', `payload ${payloadBytes} > ${MAX_PAYLOAD_BYTES}`)
     }
     if (!Number.isSafeInteger(streamId) || streamId < 0) {
       throw new SessionError('bad-record', `stream id ${streamId}`)
@@ -152,7 +157,7 @@ export class SessionCrypto {
     }
     const seq = this.#nextSeq
     if (seq > MAX_SEQ) throw new SessionError('seq-exhausted', 'start a new session')
-    const bodyBytes = payload.length + TAG_BYTES
+    const bodyBytes = payloadBytes + TAG_BYTES
     const record = this.#send.seal(seq, payload, nowMs, (epoch) =>
       encodeHeader(
         {

@@ -75,7 +75,7 @@ export class Session {
   #idHex: string | undefined
   #peerAddress: Address | undefined
   /** The last probe body sent, to send again at once to an address a lookup finds. */
-  #lastProbe: Uint8Array | undefined
+  #lastProbe: readonly Uint8Array[] | undefined
   /** A half-open session is dropped at this time unless the initiator speaks. */
   halfOpenUntilMs: number | undefined
 
@@ -189,12 +189,13 @@ export class Session {
     this.#seal(SEALED_TYPE[out.kind], out.body, out.kind, nowMs)
   }
 
-  #seal(type: SealedType, body: Uint8Array, kind: RouteKind, nowMs: number): void {
+  /** Seals a body (in parts) and routes it: the sealed parts travel as the message's tail. */
+  #seal(type: SealedType, body: readonly Uint8Array[], kind: RouteKind, nowMs: number): void {
     const crypto = this.#crypto
     const dest = this.#peerAddress
     if (crypto === undefined || dest === undefined) return
-    const [header, ciphertext, tag] = crypto.sealParts(type, 0, body, nowMs)
-    this.#ctx.route(dest, header, kind, this.handle, [ciphertext, tag])
+    const [header, ...sealed] = crypto.sealParts(type, 0, body, nowMs)
+    this.#ctx.route(dest, header, kind, this.handle, sealed)
   }
 
   #onSrmEvent(e: SrmEvent): void {
@@ -262,7 +263,7 @@ export class Session {
   addressChanged(nowMs: number): void {
     if (this.#state !== 'established') return
     if (this.srm.state === 'active') {
-      this.#seal('rehello', new Uint8Array(0), 'announce', nowMs)
+      this.#seal('rehello', [], 'announce', nowMs)
     }
     this.srm.resume(nowMs)
     this.flush(nowMs)
@@ -289,7 +290,7 @@ export class Session {
   ): void {
     if (this.#state === 'closed') return
     if (notifyPeer && this.#state !== 'dialing') {
-      this.#seal('close', Uint8Array.of(code), 'close', nowMs)
+      this.#seal('close', [Uint8Array.of(code)], 'close', nowMs)
     }
     this.#finish(nowMs, reason)
   }

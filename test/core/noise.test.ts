@@ -645,21 +645,32 @@ describe('noise: local misuse throws coded errors', () => {
 })
 
 describe('noise: cipher functions', () => {
-  it('encryptParts is ENCRYPT(k, n, ad, plaintext) cut before its 16-byte tag, and decrypts', () => {
+  it('encryptParts of a plaintext in parts is ENCRYPT(k, n, ad, plaintext) cut at the parts and before its tag', () => {
     fc.assert(
       fc.property(
         fc.uint8Array({ minLength: 32, maxLength: 32 }),
         fc.bigInt({ min: 0n, max: 2n ** 64n - 2n }),
         fc.uint8Array({ maxLength: 100 }),
         fc.uint8Array({ maxLength: 3000 }),
-        (key, n, ad, plaintext) => {
+        fc.array(fc.nat(3000), { maxLength: 4 }),
+        (key, n, ad, plaintext, cuts) => {
+          const at = [0, ...cuts.map((c) => c % (plaintext.length + 1)).sort((a, b) => a - b)]
+          const parts = at.map((c, i) => plaintext.subarray(c, at[i + 1] ?? plaintext.length))
           for (const c of Object.values(CIPHERS)) {
             const k = createSecretKey(key)
-            const [body, tag] = c.encryptParts(k, n, ad, plaintext)
             const hex = (b: Uint8Array | undefined): string => Buffer.from(b ?? []).toString('hex')
-            assert.equal(tag.length, 16)
-            assert.equal(body.length, plaintext.length)
-            const sealed = Buffer.concat([body, tag])
+            const whole = c.encryptParts(k, n, ad, plaintext)
+            const split = c.encryptParts(k, n, ad, parts)
+            // One ciphertext per non-empty part, each as long as its part, then the tag.
+            const nonEmpty = parts.filter((p) => p.length > 0)
+            assert.equal(split.length, nonEmpty.length + 1)
+            assert.deepEqual(
+              split.slice(0, -1).map((p) => p.length),
+              nonEmpty.map((p) => p.length),
+            )
+            assert.equal(split.at(-1)?.length, 16)
+            const sealed = Buffer.concat(split)
+            assert.equal(hex(Buffer.concat(whole)), hex(sealed))
             assert.equal(hex(sealed), hex(c.encrypt(k, n, ad, plaintext)))
             assert.equal(hex(c.decrypt(k, n, ad, sealed)), hex(plaintext))
           }

@@ -258,8 +258,10 @@ describe('session manager on the simulated overlay', () => {
     const sessionId = eventsOf(b, 'established')[0]?.e.sessionId as Uint8Array
     const route = a.routes.find((r) => r.kind === 'data')
     assert.ok(route)
-    // A data record leaves as its header and, apart, its sealed body (ciphertext, tag).
-    assert.equal(route.tail.length, 2)
+    // A data record leaves as its header and, apart, its sealed body: the ciphertext of
+    // its encoded frames, of its data (a part of its own: never copied), then the tag.
+    assert.equal(route.tail.length, 3)
+    assert.equal(route.tail.at(-1)?.length, 16)
     const captured = concatBytes([route.payload, ...route.tail])
     const bAddress = b.host.overlay.address as Address
     const inject = (bytes: Uint8Array) => {

@@ -18,15 +18,16 @@ export interface CipherFunctions {
   /** ENCRYPT(k, n, ad, plaintext): ciphertext ‖ tag. */
   encrypt(k: KeyObject, n: bigint, ad: Uint8Array, plaintext: Uint8Array): Uint8Array
   /**
-   * ENCRYPT(k, n, ad, plaintext) as its two parts, [ciphertext, tag], not joined: for
-   * records that travel as parts (a writev), so that nothing copies the ciphertext.
+   * ENCRYPT(k, n, ad, plaintext) in parts, not joined: the ciphertext of each plaintext
+   * part (the plaintext is their concatenation), then the tag. For records that travel as
+   * parts (a writev), so that nothing copies the plaintext or the ciphertext.
    */
   encryptParts(
     k: KeyObject,
     n: bigint,
     ad: Uint8Array,
-    plaintext: Uint8Array,
-  ): [ciphertext: Uint8Array, tag: Uint8Array]
+    plaintext: Uint8Array | readonly Uint8Array[],
+  ): Uint8Array[]
   /** DECRYPT(k, n, ad, ciphertext): the plaintext, or `undefined` if the tag is wrong. */
   decrypt(k: KeyObject, n: bigint, ad: Uint8Array, ciphertext: Uint8Array): Uint8Array | undefined
 }
@@ -44,17 +45,23 @@ function aead(name: CipherName, algorithm: Algorithm, littleEndian: boolean): Ci
   // CCM/GCM-style API (setAAD, getAuthTag, setAuthTag), so name one for the type checker.
   const alg = algorithm as 'aes-256-gcm'
   // final() is empty for these AEADs; it only computes the tag.
+  // A stream cipher underneath: each update gives exactly as many bytes as it takes.
   const encryptParts = (
     k: KeyObject,
     n: bigint,
     ad: Uint8Array,
-    plaintext: Uint8Array,
-  ): [Uint8Array, Uint8Array] => {
+    plaintext: Uint8Array | readonly Uint8Array[],
+  ): Uint8Array[] => {
+    const parts = plaintext instanceof Uint8Array ? [plaintext] : plaintext
+    let length = 0
+    for (const part of parts) length += part.length
     const cipher = createCipheriv(alg, k, nonce(n), { authTagLength: TAG_BYTES })
-    cipher.setAAD(ad, { plaintextLength: plaintext.length })
-    const body = cipher.update(plaintext)
+    cipher.setAAD(ad, { plaintextLength: length })
+    const out: Uint8Array[] = []
+    for (const part of parts) if (part.length > 0) out.push(cipher.update(part))
     cipher.final()
-    return [body, cipher.getAuthTag()]
+    out.push(cipher.getAuthTag())
+    return out
   }
   return {
     name,

@@ -6,6 +6,7 @@
  * so the encoded record never exceeds the budget.
  */
 import { DATA_FRAME_OVERHEAD_BYTES, RECORD_HEADER_BYTES, type ReliableFrame } from './srm-frames.ts'
+import type { Stream } from './stream.ts'
 import type { DataPart, StreamTable } from './stream-table.ts'
 
 const ID_FRAME_BYTES = 1 + 8 + 8
@@ -63,20 +64,40 @@ function packData(table: StreamTable, frames: ReliableFrame[], budget: number): 
       table.ready.delete(id)
       continue
     }
-    const credit = table.peerSessionLimit - table.sessionSent
-    const max = Math.min(room - DATA_FRAME_OVERHEAD_BYTES, credit)
-    const finPending = s.sendPhase === 'ending'
-    if (max <= 0 && !(finPending && s.queuedBytes === 0)) continue
-    const { offset, bytes } = s.dequeue(Math.max(0, max))
-    const fin = finPending && s.queuedBytes === 0
-    if (bytes.length === 0 && !fin) continue
-    if (fin) s.sendPhase = 'fin-sent'
-    frames.push({ type: 'data', streamId: id, offset, fin, bytes })
-    parts.push({ streamId: id, bytes: bytes.length, fin })
-    table.sessionSent += bytes.length
-    room -= DATA_FRAME_OVERHEAD_BYTES + bytes.length
+    room = packStream(table, s, frames, parts, room)
     table.ready.delete(id)
     if (s.wantsToSend()) table.ready.add(id)
   }
   return parts
+}
+
+/**
+ * One visit of a stream: as many data frames as the room and the credit allow, one per
+ * queued write it reaches (dequeue hands out views, never joins writes), contiguous in
+ * the stream. Returns the room left.
+ */
+function packStream(
+  table: StreamTable,
+  s: Stream,
+  frames: ReliableFrame[],
+  parts: DataPart[],
+  room: number,
+): number {
+  let left = room
+  while (left > DATA_FRAME_OVERHEAD_BYTES) {
+    const credit = table.peerSessionLimit - table.sessionSent
+    const max = Math.min(left - DATA_FRAME_OVERHEAD_BYTES, credit)
+    const finPending = s.sendPhase === 'ending'
+    if (max <= 0 && !(finPending && s.queuedBytes === 0)) break
+    const { offset, bytes } = s.dequeue(Math.max(0, max))
+    const fin = finPending && s.queuedBytes === 0
+    if (bytes.length === 0 && !fin) break
+    if (fin) s.sendPhase = 'fin-sent'
+    frames.push({ type: 'data', streamId: s.id, offset, fin, bytes })
+    parts.push({ streamId: s.id, bytes: bytes.length, fin })
+    table.sessionSent += bytes.length
+    left -= DATA_FRAME_OVERHEAD_BYTES + bytes.length
+    if (fin || !s.wantsToSend()) break
+  }
+  return left
 }

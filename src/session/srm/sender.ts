@@ -17,7 +17,8 @@ export const LOSS_THRESHOLD = 3
 
 type Sent<T> = {
   readonly seq: number
-  body: Uint8Array | undefined
+  /** The body in parts (OutgoingRecord), until acknowledged. */
+  body: readonly Uint8Array[] | undefined
   readonly size: number
   readonly meta: T
   lastSentMs: number
@@ -75,19 +76,21 @@ export class Sender<T> {
   }
 
   /** Records a freshly sealed-to-be body under the next sequence number. */
-  record(body: Uint8Array, meta: T, nowMs: number): void {
+  record(body: readonly Uint8Array[], meta: T, nowMs: number): void {
     const seq = this.#nextSeq++
+    let size = 0
+    for (const part of body) size += part.length
     this.#sent.set(seq, {
       seq,
       body,
-      size: body.length,
+      size,
       meta,
       lastSentMs: nowMs,
       transmissions: 1,
       fastResent: false,
     })
-    this.#flightBytes += body.length
-    this.#bufferedBytes += body.length
+    this.#flightBytes += size
+    this.#bufferedBytes += size
     this.#rtoDeadlineMs ??= nowMs + this.#rtt.rtoMs
   }
 
@@ -181,8 +184,8 @@ export class Sender<T> {
   }
 
   /** Bodies queued for resending, oldest first, skipping any acknowledged meanwhile. */
-  takeResends(nowMs: number): Uint8Array[] {
-    const out: Uint8Array[] = []
+  takeResends(nowMs: number): (readonly Uint8Array[])[] {
+    const out: (readonly Uint8Array[])[] = []
     for (const seq of this.#resend) {
       const s = this.#sent.get(seq)
       if (!s?.body) continue

@@ -23,6 +23,7 @@ import {
   type ControlFrame,
   decodeRecord,
   encodeRecord,
+  encodeRecordParts,
   type SackRange,
   type StreamOpenFrame,
 } from './srm-frames.ts'
@@ -234,7 +235,7 @@ export class SessionReliability {
   }
 
   #queueControl(kind: OutgoingRecord['kind'], frame: ControlFrame): void {
-    this.#outgoing.push({ kind, body: encodeRecord({ kind: 'control', frame }) })
+    this.#outgoing.push({ kind, body: [encodeRecord({ kind: 'control', frame })] })
   }
 
   /**
@@ -310,7 +311,7 @@ export class SessionReliability {
     const out = this.#outgoing
     this.#outgoing = []
     const ack = this.#receiver.takeAck(nowMs)
-    if (ack) out.push({ kind: 'ack', body: encodeRecord({ kind: 'control', frame: ack }) })
+    if (ack) out.push({ kind: 'ack', body: [encodeRecord({ kind: 'control', frame: ack })] })
     if (this.state !== 'active') return out
     for (const body of this.#sender.takeResends(nowMs)) out.push({ kind: 'retransmit', body })
     const max = this.#config.maxRecordBytes
@@ -318,7 +319,7 @@ export class SessionReliability {
       const packed = packRecord(this.#streams, max)
       if (!packed) break
       const seq = this.#sender.nextSeq
-      const body = encodeRecord({ kind: 'reliable', seq, frames: packed.frames })
+      const body = encodeRecordParts({ kind: 'reliable', seq, frames: packed.frames })
       this.#waitingSinceMs ??= nowMs
       this.#sender.record(body, packed.parts, nowMs)
       out.push({ kind: 'data', body })

@@ -17,7 +17,7 @@
  * Every number is an unsigned LEB128 varint (core/bytes.ts). Decoding never throws: bad
  * input is a coded `FrameError`.
  */
-import { ByteReader, ByteWriter, MAX_VARINT_BYTES } from '../../core/bytes.ts'
+import { ByteReader, ByteWriter, concatBytes, MAX_VARINT_BYTES } from '../../core/bytes.ts'
 import { type Decoded, fail, ok } from '../../core/result.ts'
 
 // Specification constants.
@@ -97,15 +97,43 @@ export function encodeRecord(record: SrmRecord): Uint8Array {
     writeControl(w, record.frame)
     return w.finish()
   }
+  const parts = encodeRecordParts(record)
+  return parts.length === 1 ? (parts[0] as Uint8Array) : concatBytes(parts)
+}
+
+/** Data of at least this many bytes stays where it is, a part of its own (not copied). */
+export const DATA_PART_MIN_BYTES = 512
+
+/**
+ * A reliable record as parts whose concatenation is encodeRecord's: the frames' encoding,
+ * with every data payload of DATA_PART_MIN_BYTES or more left as the caller's bytes (a
+ * view, not a copy) between the encoded pieces. For sealing part by part: a 60 KB record
+ * is then never copied on its way to the socket.
+ */
+export function encodeRecordParts(record: Extract<SrmRecord, { kind: 'reliable' }>): Uint8Array[] {
   if (record.seq < 1) throw new RangeError('a reliable record has seq ≥ 1')
-  // Sized for the worst case up front: a record holds up to 60 KB of data, and a
-  // growing writer would copy it several times over.
+  // Sized for the worst case up front, so that the writer never grows (and copies).
   let bound = MAX_VARINT_BYTES
-  for (const f of record.frames) bound += FRAME_BOUND_BYTES + frameBytes(f)
+  for (const f of record.frames) {
+    const inline = f.type === 'data' && f.bytes.length >= DATA_PART_MIN_BYTES ? 0 : frameBytes(f)
+    bound += FRAME_BOUND_BYTES + inline
+  }
   const w = ByteWriter.bounded(bound)
+  const parts: Uint8Array[] = []
+  let start = 0
   w.varint(record.seq)
-  for (const frame of record.frames) writeReliable(w, frame)
-  return w.finishView()
+  for (const frame of record.frames) {
+    if (frame.type !== 'data' || frame.bytes.length < DATA_PART_MIN_BYTES) {
+      writeReliable(w, frame)
+      continue
+    }
+    writeDataHeader(w, frame)
+    parts.push(w.viewFrom(start), frame.bytes)
+    start = w.length
+  }
+  if (w.length > start || parts.length === 0) parts.push(w.viewFrom(start))
+  w.finishView() // zeroes the slack: the views' buffer may be reached through .buffer
+  return parts
 }
 
 /** A stream-open frame: what the hello may carry early (docs/wire-session.md, "Early opens"). */
@@ -159,11 +187,8 @@ function writeReliable(w: ByteWriter, f: ReliableFrame): void {
       w.u8(FRAME_TYPE.streamOpen).varint(f.streamId).varint(f.meta.length).bytes(f.meta)
       return
     case 'data':
-      w.u8(FRAME_TYPE.data)
-        .varint(f.streamId)
-        .varint(f.offset)
-        .u8(f.fin ? 1 : 0)
-      w.varint(f.bytes.length).bytes(f.bytes)
+      writeDataHeader(w, f)
+      w.bytes(f.bytes)
       return
     case 'reset':
       w.u8(FRAME_TYPE.reset).varint(f.streamId).varint(f.code)
@@ -177,6 +202,15 @@ function writeReliable(w: ByteWriter, f: ReliableFrame): void {
     default:
       assertNever(f)
   }
+}
+
+/** A data frame up to its payload: type, id, offset, fin, length. */
+function writeDataHeader(w: ByteWriter, f: Extract<ReliableFrame, { type: 'data' }>): void {
+  w.u8(FRAME_TYPE.data)
+    .varint(f.streamId)
+    .varint(f.offset)
+    .u8(f.fin ? 1 : 0)
+    .varint(f.bytes.length)
 }
 
 function writeControl(w: ByteWriter, f: ControlFrame): void {

@@ -184,7 +184,8 @@ export type SrmStats = {
 /** A record body to seal and send; `probe` ones go to the peer's freshly looked-up address. */
 export type OutgoingRecord = {
   readonly kind: 'data' | 'retransmit' | 'ack' | 'probe' | 'probe-reply'
-  readonly body: Uint8Array
+  /** The record body in parts (their concatenation): large data is not copied into it. */
+  readonly body: readonly Uint8Array[]
 }
 
 /** Local misuse of the SRM. */

@@ -73,33 +73,22 @@ export class Stream {
     return this.sendable > 0 || (this.sendPhase === 'ending' && this.#queuedBytes === 0)
   }
 
-  /** Takes up to `max` queued bytes for a data frame; returns them and their offset. */
+  /**
+   * Takes up to `max` queued bytes for a data frame, from one write only (a view of it,
+   * never a copy: call again for the rest); returns them and their offset.
+   */
   dequeue(max: number): { offset: number; bytes: Uint8Array } {
-    const n = Math.min(max, this.sendable)
     const offset = this.#sent
     const first = this.#queue[0]
-    if (first !== undefined && first.length >= n) {
-      // The queue holds copies (enqueue): a view of one is safe to hand out.
-      const bytes = first.subarray(0, n)
-      if (n === first.length) this.#queue.shift()
-      else this.#queue[0] = first.subarray(n)
-      this.#queuedBytes -= n
-      this.#sent += n
-      return { offset, bytes }
-    }
-    const out = new Uint8Array(n)
-    let filled = 0
-    while (filled < n) {
-      const head = this.#queue[0]!
-      const part = Math.min(head.length, n - filled)
-      out.set(head.subarray(0, part), filled)
-      filled += part
-      if (part === head.length) this.#queue.shift()
-      else this.#queue[0] = head.subarray(part)
-    }
+    const n = Math.min(max, this.sendable, first?.length ?? 0)
+    if (first === undefined || n === 0) return { offset, bytes: new Uint8Array(0) }
+    // The queue holds copies (enqueue): a view of one is safe to hand out.
+    const bytes = first.subarray(0, n)
+    if (n === first.length) this.#queue.shift()
+    else this.#queue[0] = first.subarray(n)
     this.#queuedBytes -= n
     this.#sent += n
-    return { offset, bytes: out }
+    return { offset, bytes }
   }
 
   /** Bytes of this stream in a record were acknowledged. */

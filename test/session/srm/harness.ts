@@ -3,6 +3,7 @@
  * driver would: deliver what arrived, tick at deadlines, send what is outgoing, hand
  * events to a small application per side. Virtual time; no sleeps.
  */
+import { concatBytes } from '../../../src/core/bytes.ts'
 import { SessionReliability } from '../../../src/session/srm/session-reliability.ts'
 import type { OutgoingRecord, SrmEvent, SrmInit } from '../../../src/session/srm/srm-types.ts'
 import { type ChannelInit, LossyChannel, type Side } from './channel.ts'
@@ -71,7 +72,7 @@ export class Pair {
         const ep = this.end(side)
         for (const record of ep.srm.takeOutgoing(this.nowMs)) {
           ep.sent.push({ atMs: this.nowMs, record })
-          this.channel.send(side, record.body, this.nowMs)
+          this.channel.send(side, concatBytes(record.body), this.nowMs)
         }
         const events = ep.srm.takeEvents()
         for (const e of events) ep.handle(e)

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
+import { concatBytes } from '../../../src/core/bytes.ts'
 import { decodeRecord } from '../../../src/session/srm/srm-frames.ts'
 import { type Endpoint, Pair } from './harness.ts'
 
@@ -82,7 +83,7 @@ describe('interruption and resumption', () => {
     assert.ok(out.length > 0)
     assert.ok(out.every((r) => r.kind === 'retransmit'))
     const seqs = out.map((r) => {
-      const d = decodeRecord(r.body)
+      const d = decodeRecord(concatBytes(r.body))
       return d.ok && d.value.kind === 'reliable' ? d.value.seq : -1
     })
     assert.deepEqual(
