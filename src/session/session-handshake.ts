@@ -19,6 +19,7 @@ import {
   type CipherState,
   createHandshake,
   type HandshakeState,
+  hasSmallOrder,
   type SuiteName,
 } from '../core/noise/index.ts'
 import { type Decoded, fail, ok } from '../core/result.ts'
@@ -98,6 +99,19 @@ export function combineSessionId(a: Uint8Array, b: Uint8Array): Uint8Array {
 /** Starts a handshake with `peerName`; throws SessionError('bad-config') on a bad name. */
 export function initiateSession(init: InitiateInit): PendingSession {
   return new PendingSession(init)
+}
+
+/**
+ * Throws SessionError('bad-config') unless a handshake with `peerName` can start: a name
+ * that decodes, whose key gives an X25519 key of large order. What initiateSession checks
+ * first, without its cryptography: a dial checks it at once and makes the hello later.
+ */
+export function checkPeerName(peerName: string): void {
+  const key = decodeName(peerName)
+  if (!key.ok) throw new SessionError('bad-config', `peerName: ${key.detail}`)
+  if (hasSmallOrder(x25519PublicFromEd25519(key.value))) {
+    throw new SessionError('bad-config', 'peerName: its key has small order (no handshake)')
+  }
 }
 
 /** The initiator between hello and hello-reply. */

@@ -25,7 +25,7 @@ import { HelloMemory } from './hello-memory.ts'
 import { PeerLookups } from './peer-lookups.ts'
 import { Session } from './session.ts'
 import { Dial, type DialAction } from './session-dial.ts'
-import { initiateSession, type PendingSession } from './session-handshake.ts'
+import { checkPeerName, initiateSession, type PendingSession } from './session-handshake.ts'
 import { deliverRecord, type InboundContext, recordUndeliverable } from './session-inbound.ts'
 import {
   type LookupResult,
@@ -94,6 +94,11 @@ export class SessionManager {
     }
     if (meta.length > MAX_STREAM_META_BYTES) {
       throw new SessionManagerError('bad-config', `stream meta over ${MAX_STREAM_META_BYTES} bytes`)
+    }
+    try {
+      checkPeerName(name) // now: the hello itself is made later, while the lookup runs
+    } catch (error) {
+      throw new SessionManagerError('bad-config', (error as Error).message)
     }
     const existing = [...this.#table.byHandle.values()].find(
       (s) => s.peerName === name && s.state !== 'closed' && s.state !== 'half-open',

@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
+import { encodeName } from '../../src/identity/name.ts'
 import { Address } from '../../src/overlay/address.ts'
 import { PROTO } from '../../src/overlay/node-types.ts'
 import { initiateSession } from '../../src/session/session-handshake.ts'
@@ -110,6 +111,16 @@ describe('early opens', () => {
     const got = b.of('data').filter((e) => e.streamId === opened.streamId)
     assert.equal(Buffer.concat(got.map((e) => e.bytes)).toString(), 'hello back')
     assert.deepEqual(b.manager.session(opened.session)?.srm.stats().dropped, {})
+  })
+
+  it('a name no handshake can reach is refused at once, though the hello is made later', () => {
+    const { a } = pair()
+    // The Ed25519 identity point: its X25519 key is 0, of small order.
+    const identityPoint = encodeName(Uint8Array.of(1, ...new Uint8Array(31)))
+    assert.throws(() => a.manager.connect(identityPoint, encodeStreamMeta(7), 0), {
+      code: 'bad-config',
+    })
+    assert.equal(a.manager.size, 0)
   })
 
   it('only the first stream of a dial goes early; the rest open with the first record', () => {

@@ -4,7 +4,7 @@
  */
 export type { CipherName } from './cipher.ts'
 export { type CipherReadError, CipherState, MAX_MESSAGE_BYTES, MAX_NONCE } from './cipher-state.ts'
-export { DHLEN, generateKeyPair, type KeyPair, keyPairFromPrivateKey } from './dh.ts'
+export { DHLEN, generateKeyPair, hasSmallOrder, type KeyPair, keyPairFromPrivateKey } from './dh.ts'
 export { NoiseError, type NoiseReadError, type NoiseUsageError } from './errors.ts'
 export {
   createHandshake,
