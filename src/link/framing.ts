@@ -31,10 +31,13 @@ export type FrameError = 'empty-frame' | 'frame-too-large' | 'tail-too-large'
 /**
  * One frame: `bytes` is the Noise message followed by its tail, contiguous, and
  * `tail` the tail's length (0 for a plain frame). The caller may write into bytes.
+ * A `borrowed` frame was gathered across chunks into the decoder's own memory, which
+ * the next push may write over: use it, or copy what must outlive that, before then.
  */
 export interface Frame {
   readonly bytes: Uint8Array
   readonly tail: number
+  readonly borrowed: boolean
 }
 
 function checkLength(length: number): void {
@@ -70,6 +73,9 @@ export function encodeFrame(payload: Uint8Array): Uint8Array {
   return out
 }
 
+/** A gathering buffer holds at least this much: a session record's frame, and then some. */
+const SCRATCH_MIN_BYTES = 128 * 1024
+
 export class FrameDecoder {
   #maxFrameBytes: number
   #maxTailBytes: number
@@ -79,6 +85,16 @@ export class FrameDecoder {
   #body: Uint8Array | undefined
   #bodyFill = 0
   #tail = 0
+  /**
+   * Split frames (bulk: a session record's sealed tail, 60 KB) straddle socket reads
+   * almost always; they are gathered into these two buffers in turn instead of a new one
+   * each. A push completes at most one gathered frame (the one it continues) and starts
+   * at most one (its last), so the two never share a buffer, and the frame a push
+   * returns is intact until the next push.
+   */
+  readonly #scratch: [Uint8Array | undefined, Uint8Array | undefined] = [undefined, undefined]
+  #turn = 0
+  #borrowed = false
   #failed: Decoded<never, FrameError> | undefined
 
   /**
@@ -130,12 +146,13 @@ export class FrameDecoder {
         if (chunk.length - pos >= size) {
           // The whole frame is in this chunk: hand out a view, not a copy (the
           // chunk is the decoder's caller's to give away, as a socket's are).
-          frames.push({ bytes: chunk.subarray(pos, pos + size), tail: declared.tail })
+          const bytes = chunk.subarray(pos, pos + size)
+          frames.push({ bytes, tail: declared.tail, borrowed: false })
           pos += size
           continue
         }
-        // Not zeroed: every byte is written before the frame is handed out.
-        this.#body = allocUninitialized(size)
+        this.#body = declared.tail > 0 ? this.#scratchOf(size) : allocUninitialized(size)
+        this.#borrowed = declared.tail > 0
         this.#bodyFill = 0
         this.#tail = declared.tail
       }
@@ -145,12 +162,24 @@ export class FrameDecoder {
       this.#bodyFill += take
       pos += take
       if (this.#bodyFill === body.length) {
-        frames.push({ bytes: body, tail: this.#tail })
+        frames.push({ bytes: body, tail: this.#tail, borrowed: this.#borrowed })
         this.#body = undefined
         this.#bodyFill = 0
       }
     }
     return ok(frames)
+  }
+
+  /** The next scratch buffer, `size` bytes of it (not zeroed: all are written before use). */
+  #scratchOf(size: number): Uint8Array {
+    const turn = this.#turn
+    this.#turn = 1 - turn
+    let buffer = this.#scratch[turn]
+    if (buffer === undefined || buffer.length < size) {
+      buffer = allocUninitialized(Math.max(size, SCRATCH_MIN_BYTES))
+      this.#scratch[turn] = buffer
+    }
+    return buffer.subarray(0, size)
   }
 
   /** Takes header bytes from `chunk` at `pos`, as many as the header still lacks; the new pos. */

@@ -315,7 +315,7 @@ export class LinkSession {
       const start = split - head.length
       frame.bytes.set(head, start)
       const payload = frame.bytes.subarray(start)
-      this.#events.push({ type: 'data', payload, sealedTail: frame.tail })
+      this.#events.push({ type: 'data', payload, sealedTail: frame.tail, borrowed: frame.borrowed })
       return
     }
     const record = decoded.value
@@ -324,7 +324,7 @@ export class LinkSession {
     } else if (this.#state === 'authenticating') {
       this.#onAuth(record, nowMs)
     } else if (record.type === 'data') {
-      this.#events.push({ type: 'data', payload: record.payload, sealedTail: 0 })
+      this.#events.push({ type: 'data', payload: record.payload, sealedTail: 0, borrowed: false })
     } else if (record.type === 'auth') {
       this.#fail('bad-record', 'a second auth record', nowMs)
     }

@@ -38,6 +38,11 @@ export type LinkEvent =
       readonly payload: Uint8Array
       /** How many of the payload's last bytes came as a split frame's tail (sealed end to end). */
       readonly sealedTail: number
+      /**
+       * The payload is in the link's own memory, which its next chunk may write over
+       * (framing.ts, Frame): use it at once, or copy what must outlive that.
+       */
+      readonly borrowed: boolean
     }
   | { readonly type: 'closed'; readonly reason: LinkCloseReason; readonly detail: string }
 

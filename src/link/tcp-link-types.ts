@@ -50,7 +50,8 @@ export type TcpLinkEvents = {
    * One payload, in order; the array is the link's to give away. `sealedTail`: how
    * many of its last bytes came sealed end to end (LinkSession.send).
    */
-  data: [payload: Uint8Array, sealedTail: number]
+  /** `borrowed`: see LinkEvent 'data' (use or copy before this link's next 'data'). */
+  data: [payload: Uint8Array, sealedTail: number, borrowed: boolean]
   /** The write buffer emptied after a `send` returned false. */
   drain: []
   /** Exactly once; nothing follows. */

@@ -252,7 +252,7 @@ export class TcpLink extends EventEmitter<TcpLinkEvents> {
         this.emit('open', event.peerName)
         return
       case 'data':
-        this.emit('data', event.payload, event.sealedTail)
+        this.emit('data', event.payload, event.sealedTail, event.borrowed)
         return
       case 'closed':
         this.#finish(event.reason, event.detail, true)

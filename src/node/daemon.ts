@@ -445,8 +445,8 @@ export class OverlayDaemon implements Daemon {
   #attach(id: LinkId, link: TcpLink): void {
     this.#links.set(id, link)
     this.#linkBornAt.set(id, monotonic())
-    link.on('data', (payload, sealedTail) => {
-      this.#input(() => this.#overlay?.receive(id, payload, monotonic(), sealedTail))
+    link.on('data', (payload, sealedTail, borrowed) => {
+      this.#input(() => this.#overlay?.receive(id, payload, monotonic(), sealedTail, borrowed))
     })
     link.on('closed', (reason, detail) => {
       const view = this.#overlay?.links().find((v) => v.link === id)

@@ -27,6 +27,8 @@ export const MESSAGE_TYPE = {
 
 /** Byte offset of `hops` in an encoded `routed` message. */
 export const ROUTED_HOPS_OFFSET = 2
+/** Where a routed message's proto byte sits in its encoding. */
+export const ROUTED_PROTO_OFFSET = 4
 /** Largest endpoint string ("host:port"), in UTF-8 bytes. */
 export const MAX_ENDPOINT_BYTES = 255
 /** Most contacts one message may carry. */

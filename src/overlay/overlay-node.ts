@@ -40,10 +40,12 @@ import {
   type Contact,
   decodeMessage,
   encodeMessage,
+  MESSAGE_TYPE,
   NO_FREE_SLOT,
   type OverlayMessage,
   ROUTED_FLAG,
   ROUTED_HOPS_OFFSET,
+  ROUTED_PROTO_OFFSET,
   type RoutedMessage,
   type SlotContact,
   sameTree,
@@ -311,11 +313,19 @@ export class OverlayNode {
 
   /**
    * One message from an open link; `sealedTail` as the link delivered it (see the
-   * `send` action), carried on when the message is forwarded.
+   * `send` action), carried on when the message is forwarded. `borrowed`: the bytes are
+   * the link's memory, valid only during this call (a bulk session record gathered
+   * across socket reads): whatever outlives it is copied — a message passed on, one for
+   * another protocol than sessions, one for the overlay itself. Session records are
+   * taken at once (the session layer copies what it keeps).
    */
-  receive(link: LinkId, bytes: Uint8Array, nowMs: number, sealedTail = 0): void {
+  receive(link: LinkId, bytes: Uint8Array, nowMs: number, sealedTail = 0, borrowed = false): void {
     const entry = this.#links.get(link)
     if (entry === undefined || !entry.open) return
+    if (borrowed && !isSessionRecord(bytes)) {
+      this.receive(link, Uint8Array.from(bytes), nowMs, sealedTail, false)
+      return
+    }
     const decoded = decodeMessage(bytes)
     if (!decoded.ok) {
       this.#protocolError(entry, `${decoded.code}: ${decoded.detail}`, nowMs)
@@ -330,7 +340,7 @@ export class OverlayNode {
     const tail = Math.min(sealedTail, m.payload.length)
     const split = bytes.length - tail
     const parts = tail === 0 ? [] : [bytes.subarray(split)]
-    this.#onRouted(entry, m, bytes.subarray(0, split), nowMs, parts, undefined)
+    this.#onRouted(entry, m, bytes.subarray(0, split), nowMs, parts, undefined, borrowed)
   }
 
   tick(nowMs: number): void {
@@ -1147,6 +1157,7 @@ export class OverlayNode {
     nowMs: number,
     tail: readonly Uint8Array[],
     head: Uint8Array | undefined,
+    borrowed = false,
   ): void {
     const router = this.#routerFor()
     if (router === undefined || this.#address === undefined || m.dest.q !== this.#address.q) {
@@ -1167,7 +1178,17 @@ export class OverlayNode {
         bytes[ROUTED_HOPS_OFFSET] = m.hops + 1
         if (from !== undefined) this.stats.forwarded++
         this.stats.sent.routed = (this.stats.sent.routed ?? 0) + 1
-        this.#actions.push({ type: 'send', link: decision.next.id, bytes, datagram: true, tail })
+        // A borrowed message waits in the next link's queue: it needs memory of its own.
+        const own = borrowed ? concatBytes([bytes, ...tail]) : undefined
+        const send = own === undefined ? bytes : own.subarray(0, bytes.length)
+        const rest = own === undefined ? tail : [own.subarray(bytes.length)]
+        this.#actions.push({
+          type: 'send',
+          link: decision.next.id,
+          bytes: send,
+          datagram: true,
+          tail: rest,
+        })
         return
       }
       case 'no-progress':
@@ -1278,4 +1299,13 @@ function whole(
 ): RoutedMessage {
   if (head === undefined || tail.length === 0) return m
   return { ...m, payload: concatBytes([head, ...tail]) }
+}
+
+/**
+ * Whether a message's bytes are a routed message for the session protocol, by its
+ * encoding (messages.ts: type, then the routed header's proto): the one kind of message
+ * a borrowed buffer may be delivered in without a copy.
+ */
+function isSessionRecord(bytes: Uint8Array): boolean {
+  return bytes[0] === MESSAGE_TYPE.routed && bytes[ROUTED_PROTO_OFFSET] === PROTO.session
 }

@@ -5,7 +5,7 @@ import { Rng } from '../../src/core/rng.ts'
 import { encodeName } from '../../src/identity/name.ts'
 import type { Address } from '../../src/overlay/address.ts'
 import { decodeMessage, ROUTED_HOPS_OFFSET } from '../../src/overlay/messages.ts'
-import type { OverlayAction, OverlayEvent } from '../../src/overlay/node-types.ts'
+import { type OverlayAction, type OverlayEvent, PROTO } from '../../src/overlay/node-types.ts'
 import { sameWeights } from '../../src/overlay/weights.ts'
 import { type SimHost, SimNetwork } from '../../src/sim/network.ts'
 
@@ -160,6 +160,34 @@ describe('overlay node on the in-memory network', () => {
         concatBytes([forwarded.bytes, forwardedTail]).subarray(ROUTED_HOPS_OFFSET + 1),
         wire.subarray(ROUTED_HOPS_OFFSET + 1),
       )
+    }
+  })
+
+  it('a borrowed message (the link will write over it) is copied before a relay queues it', () => {
+    const net = grow(12, 5)
+    const hosts = alive(net)
+    const pairs = hosts.flatMap((a) => hosts.map((b) => [a, b] as const))
+    const [src, dst] = pairs.find(
+      ([a, b]) => a !== b && !a.overlay.links().some((l) => l.name === b.overlay.name),
+    ) as [SimHost, SimHost]
+    // A session record (borrowed buffers hold only those, uncopied) and any other protocol.
+    for (const proto of [PROTO.session, 7]) {
+      const head = new Uint8Array(60).fill(1)
+      const tail = [new Uint8Array(40).fill(2), new Uint8Array(16).fill(3)]
+      src.overlay.route(dst.overlay.address as Address, proto, head, net.now, false, tail)
+      const sent = src.overlay.takeActions().find((a) => a.type === 'send')
+      assert.ok(sent?.type === 'send')
+      const end = src.peers.get(sent.link)
+      assert.ok(end)
+      const wire = concatBytes([sent.bytes, ...tail])
+      end.host.overlay.receive(end.link, wire, net.now, 56, true)
+      const forwarded = end.host.overlay.takeActions().find((x) => x.type === 'send')
+      assert.ok(forwarded?.type === 'send', 'the relay forwards')
+      const before = concatBytes([forwarded.bytes, ...(forwarded.tail ?? [])])
+      wire.fill(0xee) // the link's next chunk lands where the message was
+      const after = concatBytes([forwarded.bytes, ...(forwarded.tail ?? [])])
+      assert.deepEqual(after, before, `proto ${proto}: the queued copy is the relay's own`)
+      assert.deepEqual(after.subarray(ROUTED_HOPS_OFFSET + 1, -56).at(-1), 1)
     }
   })
 
