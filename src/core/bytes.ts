@@ -8,11 +8,17 @@
 export const MAX_VARINT = Number.MAX_SAFE_INTEGER
 export const MAX_VARINT_BYTES = 8
 
+/** How many bytes, given whole or in parts (their concatenation). */
+export function bytesLength(bytes: Uint8Array | readonly Uint8Array[]): number {
+  if (bytes instanceof Uint8Array) return bytes.length
+  let length = 0
+  for (const p of bytes) length += p.length
+  return length
+}
+
 /** The parts, one after another, in one new buffer. */
 export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
-  let length = 0
-  for (const p of parts) length += p.length
-  const out = new Uint8Array(length)
+  const out = new Uint8Array(bytesLength(parts))
   let at = 0
   for (const p of parts) {
     out.set(p, at)

@@ -19,7 +19,7 @@
  * and drain takeEvents() after each call. Bad input from the peer never throws:
  * it closes the link with a LinkCloseReason. Local misuse throws a LinkError.
  */
-import { concatBytes } from '../core/bytes.ts'
+import { bytesLength, concatBytes } from '../core/bytes.ts'
 import type { HandshakeState, TransportCiphers } from '../core/noise/index.ts'
 import { createHandshake } from '../core/noise/index.ts'
 import type { Identity } from '../identity/keys.ts'
@@ -144,8 +144,7 @@ export class LinkSession {
    */
   send(payload: Uint8Array, nowMs: number, tail: readonly Uint8Array[] = []): void {
     if (this.#state !== 'open') throw new LinkError('not-open', `the link is ${this.#state}`)
-    let tailBytes = 0
-    for (const part of tail) tailBytes += part.length
+    const tailBytes = bytesLength(tail)
     if (
       tailBytes > this.#options.maxTailBytes ||
       (tailBytes > 0 && tailBytes < TAIL_AUTH_BYTES) ||

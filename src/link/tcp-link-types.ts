@@ -47,10 +47,11 @@ export type TcpLinkEvents = {
   /** The peer is authenticated as `peerName`; `send` may be called. */
   open: [peerName: string]
   /**
-   * One payload, in order; the array is the link's to give away. `sealedTail`: how
-   * many of its last bytes came sealed end to end (LinkSession.send).
+   * One payload, in order. `sealedTail`: how many of its last bytes came sealed end to
+   * end (LinkSession.send). The array is the link's to give away unless `borrowed`: then
+   * it is the link's own memory, to use or copy before this link's next 'data'
+   * (LinkEvent 'data').
    */
-  /** `borrowed`: see LinkEvent 'data' (use or copy before this link's next 'data'). */
   data: [payload: Uint8Array, sealedTail: number, borrowed: boolean]
   /** The write buffer emptied after a `send` returned false. */
   drain: []

@@ -16,6 +16,7 @@
  */
 import { EventEmitter } from 'node:events'
 import { connect, type Socket } from 'node:net'
+import { bytesLength } from '../core/bytes.ts'
 import type { LinkCounters } from './link-counters.ts'
 import { type CloseCode, type LinkEvent, LinkSession, type LinkState } from './link-session.ts'
 import {
@@ -162,8 +163,7 @@ export class TcpLink extends EventEmitter<TcpLinkEvents> {
    */
   send(payload: Uint8Array, tail: readonly Uint8Array[] = []): boolean {
     this.#session.send(payload, this.#now(), tail)
-    this.#unflushedBytes += payload.length
-    for (const part of tail) this.#unflushedBytes += part.length
+    this.#unflushedBytes += payload.length + bytesLength(tail)
     // Written at the end of the caller's turn, so that a burst of records becomes one
     // writev; at once past the high-water mark, so that backpressure still shows.
     if (this.#unflushedBytes >= this.#highWaterMarkBytes) {

@@ -27,8 +27,13 @@ export const MESSAGE_TYPE = {
 
 /** Byte offset of `hops` in an encoded `routed` message. */
 export const ROUTED_HOPS_OFFSET = 2
-/** Where a routed message's proto byte sits in its encoding. */
-export const ROUTED_PROTO_OFFSET = 4
+/** Byte offset of `proto` in an encoded `routed` message. */
+const ROUTED_PROTO_OFFSET = 4
+
+/** The proto of an encoded `routed` message, read in place; undefined for any other message. */
+export function peekRoutedProto(bytes: Uint8Array): number | undefined {
+  return bytes[0] === MESSAGE_TYPE.routed ? bytes[ROUTED_PROTO_OFFSET] : undefined
+}
 /** Largest endpoint string ("host:port"), in UTF-8 bytes. */
 export const MAX_ENDPOINT_BYTES = 255
 /** Most contacts one message may carry. */

@@ -40,12 +40,11 @@ import {
   type Contact,
   decodeMessage,
   encodeMessage,
-  MESSAGE_TYPE,
   NO_FREE_SLOT,
   type OverlayMessage,
+  peekRoutedProto,
   ROUTED_FLAG,
   ROUTED_HOPS_OFFSET,
-  ROUTED_PROTO_OFFSET,
   type RoutedMessage,
   type SlotContact,
   sameTree,
@@ -322,7 +321,8 @@ export class OverlayNode {
   receive(link: LinkId, bytes: Uint8Array, nowMs: number, sealedTail = 0, borrowed = false): void {
     const entry = this.#links.get(link)
     if (entry === undefined || !entry.open) return
-    if (borrowed && !isSessionRecord(bytes)) {
+    // The one kind a borrowed buffer is delivered in without a copy: session records.
+    if (borrowed && peekRoutedProto(bytes) !== PROTO.session) {
       this.receive(link, Uint8Array.from(bytes), nowMs, sealedTail, false)
       return
     }
@@ -1299,13 +1299,4 @@ function whole(
 ): RoutedMessage {
   if (head === undefined || tail.length === 0) return m
   return { ...m, payload: concatBytes([head, ...tail]) }
-}
-
-/**
- * Whether a message's bytes are a routed message for the session protocol, by its
- * encoding (messages.ts: type, then the routed header's proto): the one kind of message
- * a borrowed buffer may be delivered in without a copy.
- */
-function isSessionRecord(bytes: Uint8Array): boolean {
-  return bytes[0] === MESSAGE_TYPE.routed && bytes[ROUTED_PROTO_OFFSET] === PROTO.session
 }

@@ -15,6 +15,7 @@
  * Every key becomes a KeyObject once, here: importing a raw key per record is slow on Node 24.
  */
 import { createSecretKey, type KeyObject } from 'node:crypto'
+import { bytesLength } from '../core/bytes.ts'
 import { CIPHERS, type CipherName, KEY_BYTES } from '../core/noise/cipher.ts'
 import { MAX_NONCE } from '../core/noise/index.ts'
 import { type Decoded, fail, ok } from '../core/result.ts'
@@ -127,7 +128,7 @@ export class SendCipher {
     const ad = header(this.#epoch)
     const sealed = CIPHERS[this.#cipher].encryptParts(this.#key, seq, ad, plaintext)
     this.#records++
-    this.#bytes += partsLength(plaintext)
+    this.#bytes += bytesLength(plaintext)
     return [ad, ...sealed]
   }
 
@@ -235,12 +236,4 @@ export class ReceiveCipher {
   #slot(epoch: number, key: KeyObject): EpochSlot {
     return { epoch, key, window: new ReplayWindow(this.#policy.replayWindowBits) }
   }
-}
-
-/** The length of bytes given whole or in parts. */
-export function partsLength(bytes: Uint8Array | readonly Uint8Array[]): number {
-  if (bytes instanceof Uint8Array) return bytes.length
-  let n = 0
-  for (const part of bytes) n += part.length
-  return n
 }

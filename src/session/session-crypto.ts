@@ -16,12 +16,11 @@
  * Retransmission is a new record with a new seq: a seq is never sealed twice.
  */
 
-import { concatBytes } from '../core/bytes.ts'
+import { bytesLength, concatBytes } from '../core/bytes.ts'
 import type { CipherName } from '../core/noise/cipher.ts'
 import { type Decoded, fail, ok } from '../core/result.ts'
 import { decodeName } from '../identity/name.ts'
 import {
-  partsLength,
   ReceiveCipher,
   type RecordCipherOptions,
   resolveRecordOptions,
@@ -145,7 +144,7 @@ export class SessionCrypto {
     flags = 0,
   ): SealedParts {
     if (isHandshakeType(type)) throw new SessionError('bad-record', `${type} is not sealed`)
-    const payloadBytes = partsLength(payload)
+    const payloadBytes = bytesLength(payload)
     if (payloadBytes > MAX_PAYLOAD_BYTES) {
       throw new SessionError('bad-record', `payload ${payloadBytes} > ${MAX_PAYLOAD_BYTES}`)
     }

@@ -115,7 +115,7 @@ export class Dial {
 
   tick(nowMs: number): DialAction[] {
     if (this.#phase === 'failed') return []
-    if (this.#pending === undefined) this.pending // made now, while the lookup runs
+    this.#pending ??= this.#make() // made now, while the lookup runs
     if (nowMs < this.#deadlineMs) return []
     if (this.#phase === 'looking-up') this.#onlyNotFound = false
     if (this.#attempt >= this.#settings.handshakeAttempts) {

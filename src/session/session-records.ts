@@ -189,7 +189,10 @@ export function peekSessionId(bytes: Uint8Array): Uint8Array | undefined {
   return decoded.ok ? decoded.value.header.sessionId : undefined
 }
 
-/** Body lengths (exact but for a hello's early opens); handshake records have no epoch, seq, stream or flags to speak of. */
+/**
+ * Body lengths (exact but for a hello's early opens); handshake records have no epoch,
+ * seq, stream or flags to speak of.
+ */
 function checkBody(h: RecordHeader, bodyBytes: number): Decoded<undefined, RecordDecodeError> {
   if (h.type === 'hello' || h.type === 'hello-reply') {
     const [min, max] =

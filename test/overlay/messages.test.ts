@@ -14,6 +14,7 @@ import {
   MESSAGE_TYPE,
   NO_FREE_SLOT,
   type OverlayMessage,
+  peekRoutedProto,
   REFUSE_REASON,
   type RefuseReason,
   ROUTED_FLAG,
@@ -357,6 +358,20 @@ describe('overlay messages: the routed hops byte', () => {
       }),
       { seed: 1, numRuns: 300 },
     )
+  })
+})
+
+describe('overlay messages: the routed proto, read in place', () => {
+  it('is the proto of any routed message, and undefined for every other message', () => {
+    fc.assert(
+      fc.property(arbRouted, (m) => assert.equal(peekRoutedProto(encodeMessage(m)), m.proto)),
+      { seed: 1, numRuns: 300 },
+    )
+    for (const [what, m] of GOLDEN) {
+      const expected = m.type === 'routed' ? m.proto : undefined
+      assert.equal(peekRoutedProto(encodeMessage(m)), expected, what)
+    }
+    assert.equal(peekRoutedProto(new Uint8Array(0)), undefined)
   })
 })
 

@@ -103,6 +103,17 @@ function pingAll(net: SimNetwork, sample?: number): string[] {
   return failures
 }
 
+/** Two live hosts with no link between them: a message from one to the other is relayed. */
+function unlinkedPair(net: SimNetwork): [SimHost, SimHost] {
+  const hosts = alive(net)
+  const pairs = hosts.flatMap((a) => hosts.map((b) => [a, b] as const))
+  const pair = pairs.find(
+    ([a, b]) => a !== b && !a.overlay.links().some((l) => l.name === b.overlay.name),
+  )
+  assert.ok(pair, 'two hosts not linked to each other')
+  return [pair[0], pair[1]]
+}
+
 describe('overlay node on the in-memory network', () => {
   it('30 nodes joining in random order form one tree, and every node reaches every other', () => {
     const net = grow(30)
@@ -127,12 +138,7 @@ describe('overlay node on the in-memory network', () => {
 
   it('a sealed tail is kept by every relay, never past the routed payload', () => {
     const net = grow(12, 5)
-    const hosts = alive(net)
-    // A pair at least two hops apart, so that a relay forwards.
-    const pairs = hosts.flatMap((a) => hosts.map((b) => [a, b] as const))
-    const [src, dst] = pairs.find(
-      ([a, b]) => a !== b && !a.overlay.links().some((l) => l.name === b.overlay.name),
-    ) as [SimHost, SimHost]
+    const [src, dst] = unlinkedPair(net)
     const head = new Uint8Array(60).fill(1)
     const tail = [new Uint8Array(40).fill(2), new Uint8Array(16).fill(3)]
     src.overlay.route(dst.overlay.address as Address, 7, head, net.now, false, tail)
@@ -165,11 +171,7 @@ describe('overlay node on the in-memory network', () => {
 
   it('a borrowed message (the link will write over it) is copied before a relay queues it', () => {
     const net = grow(12, 5)
-    const hosts = alive(net)
-    const pairs = hosts.flatMap((a) => hosts.map((b) => [a, b] as const))
-    const [src, dst] = pairs.find(
-      ([a, b]) => a !== b && !a.overlay.links().some((l) => l.name === b.overlay.name),
-    ) as [SimHost, SimHost]
+    const [src, dst] = unlinkedPair(net)
     // A session record (borrowed buffers hold only those, uncopied) and any other protocol.
     for (const proto of [PROTO.session, 7]) {
       const head = new Uint8Array(60).fill(1)

@@ -5,6 +5,7 @@
  * per key by the CipherState: importing a raw key on every call costs more than the AEAD.
  */
 import { createCipheriv, createDecipheriv, type KeyObject } from 'node:crypto'
+import { bytesLength } from '../bytes.ts'
 
 export type CipherName = 'ChaChaPoly' | 'AESGCM'
 
@@ -53,10 +54,8 @@ function aead(name: CipherName, algorithm: Algorithm, littleEndian: boolean): Ci
     plaintext: Uint8Array | readonly Uint8Array[],
   ): Uint8Array[] => {
     const parts = plaintext instanceof Uint8Array ? [plaintext] : plaintext
-    let length = 0
-    for (const part of parts) length += part.length
     const cipher = createCipheriv(alg, k, nonce(n), { authTagLength: TAG_BYTES })
-    cipher.setAAD(ad, { plaintextLength: length })
+    cipher.setAAD(ad, { plaintextLength: bytesLength(parts) })
     const out: Uint8Array[] = []
     for (const part of parts) if (part.length > 0) out.push(cipher.update(part))
     cipher.final()

@@ -9,6 +9,7 @@
  * SACKed bodies are freed at once: the receiver never reneges on what it holds.
  */
 
+import { bytesLength } from '../../core/bytes.ts'
 import type { RttEstimator } from './rtt.ts'
 import type { SackRange } from './srm-frames.ts'
 
@@ -78,8 +79,7 @@ export class Sender<T> {
   /** Records a freshly sealed-to-be body under the next sequence number. */
   record(body: readonly Uint8Array[], meta: T, nowMs: number): void {
     const seq = this.#nextSeq++
-    let size = 0
-    for (const part of body) size += part.length
+    const size = bytesLength(body)
     this.#sent.set(seq, {
       seq,
       body,
