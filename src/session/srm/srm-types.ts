@@ -13,7 +13,7 @@ export type SrmInit = {
   readonly role: 'initiator' | 'responder'
   /** Largest record body this side builds. Default 60,000 bytes (see the docs for why). */
   readonly maxRecordBytes?: number
-  /** Send an ACK after this many reliable records (Algorithm 1's Max_i). Default 2. */
+  /** Send an ACK after this many reliable records (Algorithm 1's Max_i). Default 8 (docs/session-reliability.md: why). */
   readonly ackEveryRecords?: number
   /** …or this long after the first unacknowledged one arrived. Default 10 ms. */
   readonly ackDelayMs?: number
@@ -21,7 +21,7 @@ export type SrmInit = {
   readonly streamSendBufferBytes?: number
   /** The same bound over all streams of the session. Default 64 MiB. */
   readonly sessionSendBufferBytes?: number
-  /** Credit per stream: bytes delivered but not consumed by the application. 1 MiB. */
+  /** Credit per stream: bytes delivered but not consumed by the application. 4 MiB. */
   readonly streamReceiveWindowBytes?: number
   /** Credit over all streams of the session. Default 16 MiB. */
   readonly sessionReceiveWindowBytes?: number
@@ -64,11 +64,11 @@ export const INITIAL_REORDER_WINDOW_BYTES = 1024 * 1024
 
 export const SRM_DEFAULTS: Omit<SrmConfig, 'role'> = {
   maxRecordBytes: 60_000,
-  ackEveryRecords: 2,
+  ackEveryRecords: 8,
   ackDelayMs: 10,
   streamSendBufferBytes: 4 * 1024 * 1024,
   sessionSendBufferBytes: 64 * 1024 * 1024,
-  streamReceiveWindowBytes: 1024 * 1024,
+  streamReceiveWindowBytes: 4 * 1024 * 1024,
   sessionReceiveWindowBytes: 16 * 1024 * 1024,
   reorderWindowBytes: 4 * 1024 * 1024,
   peerStreamWindowBytes: 0,
