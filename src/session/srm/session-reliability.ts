@@ -239,14 +239,10 @@ export class SessionReliability {
   }
 
   /**
-   * The path is back (a probe reply, or the driver knows, e.g. this node re-joined):
-   * every unacknowledged record goes out again with the next `takeOutgoing(nowMs)`.
-   * Does nothing unless suspended.
-   */
-  /**
    * The path is back or new (this node re-joined, the peer roamed): a suspended
    * session resumes; an active one with data outstanding resends it at once rather
    * than waiting for its retransmission timer (a short outage never suspended it).
+   * Either way every unacknowledged record goes out with the next `takeOutgoing(nowMs)`.
    */
   resume(nowMs: number): void {
     if (this.state === 'active' && this.#sender.outstanding) {
