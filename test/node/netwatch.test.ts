@@ -14,6 +14,7 @@ import {
   MoveDetector,
   type NetworkChange,
   preferredAddress,
+  startMonitor,
 } from '../../src/node/netwatch.ts'
 
 const v4 = (address: string, bits = 24): NetworkInterfaceInfo => ({
@@ -113,5 +114,60 @@ describe('netwatch', () => {
     })
     // A second address on another interface, nothing lost: not a move.
     assert.equal(d.observe(change(['192.0.2.9'], [], ['10.0.2.7', '192.0.2.9']), 4000).moved, false)
+  })
+
+  it('reads the table at once when the monitor prints, not at the next poll, and stops it with the last watcher', {
+    timeout: 10_000,
+  }, async () => {
+    let table: NodeJS.Dict<NetworkInterfaceInfo[]> = { lo: [lo], eth0: [v4('10.0.1.5')] }
+    // A stand-in for `ip monitor`: one line, then silence until killed.
+    const poller = createPoller(
+      () => table,
+      ['sh', '-c', 'echo 2: eth0 inet 10.0.2.7; exec sleep 60'],
+    )
+    const changes: NetworkChange[] = []
+    let heard: () => void = () => {}
+    const changed = new Promise<void>((resolve) => {
+      heard = resolve
+    })
+    const unwatch = poller.watch((c) => {
+      changes.push(c)
+      heard()
+    })
+    table = { lo: [lo], eth0: [v4('10.0.2.7')] }
+    await changed // the poll period is a minute: only the monitor's line can have done it
+    assert.deepEqual(
+      changes.map((c) => c.added.map((a) => a.address)),
+      [['10.0.2.7']],
+    )
+    const monitor = poller.monitor()
+    assert.ok(monitor)
+    unwatch()
+    await monitor.exited // killed: `sleep 60` would outlast the test's timeout
+    assert.equal(poller.monitor(), undefined)
+  })
+
+  it('goes on without events when the monitor command cannot run', async () => {
+    let events = 0
+    const monitor = startMonitor(['/nonexistent/semos-no-such-command'], () => events++)
+    await monitor.exited
+    monitor.stop()
+    assert.equal(events, 0)
+  })
+
+  it('runs a real `ip monitor` where there is one, and stops it', {
+    timeout: 10_000,
+  }, async (t) => {
+    const probe = startMonitor(['ip', '-o', 'monitor', 'link', 'address'], () => {})
+    const early = await Promise.race([
+      probe.exited.then(() => true),
+      new Promise<boolean>((resolve) => setImmediate(() => resolve(false))),
+    ])
+    if (early) {
+      t.skip('no `ip` (iproute2) here: the poll alone watches the network')
+      return
+    }
+    probe.stop()
+    await probe.exited
   })
 })
