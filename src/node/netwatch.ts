@@ -42,9 +42,16 @@ export interface NetworkChange {
 
 export const DEFAULT_NETWATCH_INTERVAL_MS = 100
 
-/** The command whose every output line means "links or addresses changed"; none off Linux. */
+/**
+ * The command whose every output line means "links or addresses changed"; none off Linux.
+ * `ip monitor` runs under a shell that kills it when its stdin ends: the monitor's stdin is
+ * a pipe from this process, which ends when we stop it or whenever this process dies, even
+ * by SIGKILL, so no orphaned `ip` is left behind (the shell exits only after it).
+ */
 export const MONITOR_COMMAND: readonly string[] | undefined =
-  process.platform === 'linux' ? ['ip', '-o', 'monitor', 'link', 'address'] : undefined
+  process.platform === 'linux'
+    ? ['sh', '-c', 'ip -o monitor link address & read _; kill $! 2>/dev/null; wait']
+    : undefined
 
 /** A running monitor command (see startMonitor). */
 export interface Monitor {
@@ -57,29 +64,27 @@ export interface Monitor {
 /**
  * Runs `command` and calls `onEvent` for each chunk it prints (a line or a burst of
  * them: either way "read the table again"). Never throws: a command that cannot start
- * (ENOENT) or dies only means no events. Neither the child nor its pipe keeps the
- * process alive, and the child is killed when the process exits.
+ * (ENOENT) or dies only means no events. Neither the child nor its pipes keep the
+ * process alive. The command must exit when its stdin ends: that is how `stop()` ends
+ * it, and what it sees if this process dies without stopping it.
  */
 export function startMonitor(command: readonly string[], onEvent: () => void): Monitor {
   const [file, ...args] = command
-  const child = spawn(file ?? '', args, { stdio: ['ignore', 'pipe', 'ignore'] })
+  const child = spawn(file ?? '', args, { stdio: ['pipe', 'pipe', 'ignore'] })
   const exited = new Promise<void>((resolve) => {
     child.once('close', () => resolve())
     child.once('error', () => resolve()) // did not start: no 'close' follows
   })
-  const kill = (): void => {
-    child.kill()
-  }
+  child.stdin?.on('error', () => {}) // EPIPE if the child is already gone
   child.stdout?.on('data', () => onEvent())
   child.unref()
-  // A child's pipe is a net.Socket, though typed as a Readable.
+  // A child's pipes are net.Sockets, though typed as streams.
+  ;(child.stdin as unknown as Socket | null)?.unref()
   ;(child.stdout as Socket | null)?.unref()
-  process.once('exit', kill)
-  void exited.then(() => process.off('exit', kill))
   return {
     stop: () => {
       child.stdout?.removeAllListeners('data')
-      if (child.exitCode === null && child.signalCode === null) child.kill()
+      child.stdin?.destroy()
     },
     exited,
   }

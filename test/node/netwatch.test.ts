@@ -4,18 +4,25 @@
  * mobility.test.ts, exercise it on real interfaces.)
  */
 import assert from 'node:assert/strict'
+import { execFile } from 'node:child_process'
 import type { NetworkInterfaceInfo } from 'node:os'
 import { describe, it } from 'node:test'
+import { promisify } from 'node:util'
 import {
   createPoller,
   type HostAddress,
   hostAddresses,
   LONG_OUTAGE_MS,
+  MONITOR_COMMAND,
+  type Monitor,
   MoveDetector,
   type NetworkChange,
   preferredAddress,
   startMonitor,
 } from '../../src/node/netwatch.ts'
+import { labUnavailable } from '../lab/lab.ts'
+
+const run = promisify(execFile)
 
 const v4 = (address: string, bits = 24): NetworkInterfaceInfo => ({
   address,
@@ -120,11 +127,8 @@ describe('netwatch', () => {
     timeout: 10_000,
   }, async () => {
     let table: NodeJS.Dict<NetworkInterfaceInfo[]> = { lo: [lo], eth0: [v4('10.0.1.5')] }
-    // A stand-in for `ip monitor`: one line, then silence until killed.
-    const poller = createPoller(
-      () => table,
-      ['sh', '-c', 'echo 2: eth0 inet 10.0.2.7; exec sleep 60'],
-    )
+    // A stand-in for `ip monitor`: one line, then silence until its stdin ends.
+    const poller = createPoller(() => table, ['sh', '-c', 'echo 2: eth0 inet 10.0.2.7; read _'])
     const changes: NetworkChange[] = []
     let heard: () => void = () => {}
     const changed = new Promise<void>((resolve) => {
@@ -143,7 +147,7 @@ describe('netwatch', () => {
     const monitor = poller.monitor()
     assert.ok(monitor)
     unwatch()
-    await monitor.exited // killed: `sleep 60` would outlast the test's timeout
+    await monitor.exited // stopped: it would otherwise outlast the test's timeout
     assert.equal(poller.monitor(), undefined)
   })
 
@@ -155,19 +159,37 @@ describe('netwatch', () => {
     assert.equal(events, 0)
   })
 
-  it('runs a real `ip monitor` where there is one, and stops it', {
-    timeout: 10_000,
+  it('hears a real address change through `ip monitor`, in a namespace of its own, and leaves no process behind', {
+    timeout: 20_000,
   }, async (t) => {
-    const probe = startMonitor(['ip', '-o', 'monitor', 'link', 'address'], () => {})
-    const early = await Promise.race([
-      probe.exited.then(() => true),
-      new Promise<boolean>((resolve) => setImmediate(() => resolve(false))),
-    ])
-    if (early) {
-      t.skip('no `ip` (iproute2) here: the poll alone watches the network')
+    const why = MONITOR_COMMAND === undefined ? 'not Linux' : await labUnavailable()
+    if (why !== undefined || MONITOR_COMMAND === undefined) {
+      t.skip(`${why}: the poll alone is tested here`)
       return
     }
-    probe.stop()
-    await probe.exited
+    const ns = `semoslab-${process.pid}-netwatch`
+    await run('ip', ['netns', 'add', ns])
+    let monitor: Monitor | undefined
+    // An after-hook, not a finally: it runs even when the test times out.
+    t.after(async () => {
+      monitor?.stop()
+      const pids = (await run('ip', ['netns', 'pids', ns]).catch(() => ({ stdout: '' }))).stdout
+      for (const pid of pids.split(/\s+/).filter(Boolean)) process.kill(Number(pid), 'SIGKILL')
+      await run('ip', ['netns', 'del', ns]).catch(() => {})
+    })
+    let events = 0
+    monitor = startMonitor(['ip', 'netns', 'exec', ns, ...MONITOR_COMMAND], () => events++)
+    // `ip monitor` says nothing when it is listening: change the namespace's links until
+    // it reports one (each change awaited; a monitor that never hears fails the bound).
+    await run('ip', ['-n', ns, 'link', 'add', 'nw0', 'type', 'veth', 'peer', 'name', 'nw1'])
+    const address = (verb: string) => ['-n', ns, 'addr', verb, '192.0.2.1/24', 'dev', 'nw0']
+    for (let i = 0; events === 0 && i < 500; i++) {
+      await run('ip', address(i % 2 === 0 ? 'add' : 'del'))
+    }
+    assert.ok(events > 0, 'an address change in the namespace was reported')
+    monitor.stop()
+    await monitor.exited // with an `ip` still holding the pipe, this never settles
+    const left = (await run('ip', ['netns', 'pids', ns])).stdout.trim()
+    assert.equal(left, '', 'no `ip monitor` left in the namespace')
   })
 })
