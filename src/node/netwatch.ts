@@ -8,16 +8,17 @@
  * usable addresses differs from the last one seen. On Linux it also runs
  * `ip -o monitor link address` (iproute2), which prints a line for every rtnetlink
  * message about a link or an address: each line makes it read the table at once
- * rather than up to a poll period later (about 50 ms sooner on average, a quarter of a
- * move's resumption). Without `ip`, or if the monitor dies, the poll alone goes on. libuv lists only interfaces
- * that are up *and* running (carrier present), so a pulled cable, a veth whose
- * peer went down, a lost Wi-Fi association and a removed address all look the
- * same here: addresses vanish; a new network makes new ones appear.
+ * rather than up to a poll period later (in the mobility benchmark, a move was seen
+ * in 5 ms instead of 60). Without `ip`, or if the monitor dies, the poll alone goes on.
+ *
+ * libuv lists only interfaces that are up *and* running (carrier present), so a pulled
+ * cable, a veth whose peer went down, a lost Wi-Fi association and a removed address
+ * all look the same here: addresses vanish; a new network makes new ones appear.
  *
  * Usable means non-internal and not IPv6 link-local (fe80::/10 comes and goes with
- * every link and is never what a peer dials). One poller serves every watcher in
- * the process (a library user may run many nodes in one process); its timer is
- * unref'd, so it never keeps a process alive.
+ * every link and is never what a peer dials). One poller and one monitor serve every
+ * watcher in the process (a library user may run many nodes in one process); neither
+ * its timer nor its child keeps a process alive.
  */
 import { spawn } from 'node:child_process'
 import type { Socket } from 'node:net'
@@ -46,16 +47,21 @@ export const DEFAULT_NETWATCH_INTERVAL_MS = 100
  * The command whose every output line means "links or addresses changed"; none off Linux.
  * `ip monitor` runs under a shell that kills it when its stdin ends: the monitor's stdin is
  * a pipe from this process, which ends when we stop it or whenever this process dies, even
- * by SIGKILL, so no orphaned `ip` is left behind (the shell exits only after it).
+ * by SIGKILL, so no orphaned `ip` is left behind (the shell exits only after it). Without
+ * `ip` the shell exits at once.
  */
 export const MONITOR_COMMAND: readonly string[] | undefined =
   process.platform === 'linux'
-    ? ['sh', '-c', 'ip -o monitor link address & read _; kill $! 2>/dev/null; wait']
+    ? [
+        'sh',
+        '-c',
+        'command -v ip >/dev/null || exit; ip -o monitor link address & read _; kill $!; wait',
+      ]
     : undefined
 
 /** A running monitor command (see startMonitor). */
 export interface Monitor {
-  /** Kills the command; idempotent. */
+  /** Ends the command's stdin, on which it exits; idempotent. */
   stop(): void
   /** Settles when the command has exited (or could not start). */
   readonly exited: Promise<void>
