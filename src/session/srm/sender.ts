@@ -23,7 +23,13 @@ type Sent<T> = {
   readonly size: number
   readonly meta: T
   lastSentMs: number
-  transmissions: number
+  /**
+   * Whether its acknowledgement times the path: sent once (Karn), and not caught in a
+   * suspension — an ACK of a record sent before an outage (a probe reply's "last
+   * received", a late ACK) measures the outage, and one 10 s sample would leave the RTO
+   * at seconds long after the path is back.
+   */
+  timed: boolean
   fastResent: boolean
 }
 
@@ -86,7 +92,7 @@ export class Sender<T> {
       size,
       meta,
       lastSentMs: nowMs,
-      transmissions: 1,
+      timed: true,
       fastResent: false,
     })
     this.#flightBytes += size
@@ -103,7 +109,7 @@ export class Sender<T> {
       this.#bufferedBytes -= s.size
       s.body = undefined
       acked.push(s.meta)
-      if (s.transmissions === 1 && (!sample || s.lastSentMs > sample.lastSentMs)) sample = s
+      if (s.timed && (!sample || s.lastSentMs > sample.lastSentMs)) sample = s
     }
     const top = Math.min(cumulative, this.#nextSeq - 1)
     for (const [seq, s] of this.#sent) {
@@ -177,10 +183,14 @@ export class Sender<T> {
     this.#rtoDeadlineMs = this.#resend.length > 0 ? nowMs + this.#rtt.rtoMs : undefined
   }
 
-  /** Stops the RTO timer: a suspended session does not resend blindly. */
+  /**
+   * Stops the RTO timer: a suspended session does not resend blindly. Whatever is in
+   * flight now will be acknowledged across the outage, so it no longer times the path.
+   */
   disarm(): void {
     this.#rtoDeadlineMs = undefined
     this.#resend.length = 0
+    for (const s of this.#sent.values()) s.timed = false
   }
 
   /** Bodies queued for resending, oldest first, skipping any acknowledged meanwhile. */
@@ -189,7 +199,7 @@ export class Sender<T> {
     for (const seq of this.#resend) {
       const s = this.#sent.get(seq)
       if (!s?.body) continue
-      s.transmissions++
+      s.timed = false
       s.lastSentMs = nowMs
       out.push(s.body)
     }

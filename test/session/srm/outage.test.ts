@@ -69,6 +69,32 @@ describe('interruption and resumption', () => {
     assert.deepEqual(p.b.bytes(id), Buffer.from(data))
   })
 
+  it('takes no RTT sample across an outage: acknowledgements of records sent before it do not time the path', () => {
+    const p = new Pair({ channel: { latencyMs: 25 } })
+    const id = p.a.srm.openStream()
+    const data = pattern(2_000_000)
+    let off = 0
+    const app = (): void => {
+      if (off < data.length) off += p.a.srm.write(id, data.subarray(off, off + 10_000))
+    }
+    paced(p, 500, 10, app)
+    const before = p.a.srm.stats().srttMs
+    assert.ok(before !== undefined && before < 100, `the path's RTT is about 50 ms: ${before}`)
+    // Acknowledgements vanish for 10 s; the records they acknowledged arrived before.
+    const start = p.nowMs
+    p.channel.dropIf = (from) => from === 'b' && p.nowMs < start + 10_000
+    while (p.a.srm.state === 'active' && p.nowMs < start + 5000) paced(p, 10, 10, app)
+    assert.equal(p.a.srm.state, 'suspended')
+    while (p.a.eventsOf('resumed').length === 0 && p.nowMs < start + 30_000) paced(p, 10, 10, app)
+    assert.equal(p.a.eventsOf('resumed')[0]?.reason, 'probe-reply')
+    const after = p.a.srm.stats().srttMs as number
+    assert.ok(
+      after < 100,
+      `a probe reply acknowledging old records is not an RTT of seconds: ${after}`,
+    )
+    assert.ok(p.a.srm.stats().rtoMs < 1000, 'nor does it inflate the RTO')
+  })
+
   it('resumes when the driver says the path is back, resending in the same millisecond', () => {
     const p = new Pair({ channel: { latencyMs: 10 } })
     const id = p.a.srm.openStream()
