@@ -161,7 +161,7 @@ describe('netwatch', () => {
     assert.equal(events, 0)
     if (MONITOR_COMMAND === undefined) return
     // The real command where `ip` is not installed: its shell exits at once, not at our exit.
-    const script = MONITOR_COMMAND[MONITOR_COMMAND.length - 1] as string
+    const script = MONITOR_COMMAND.at(-1) as string
     const noIp = startMonitor(
       ['/usr/bin/env', 'PATH=/nonexistent', '/bin/sh', '-c', script],
       () => events++,

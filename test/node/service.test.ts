@@ -19,6 +19,7 @@ import { resolveNodeOptions } from '../../src/node/node-options.ts'
 import { Petnames } from '../../src/node/petnames.ts'
 import type { SessionInfo, SessionRow } from '../../src/node/semos-node.ts'
 import { Service } from '../../src/node/service.ts'
+import { SRM_DEFAULTS } from '../../src/session/srm/srm-types.ts'
 
 const log = pino({ level: 'silent' })
 const HAND_KEPT = '# my config\nq = 4 # four children\n\nforward = [\n  # none yet\n]\n'
@@ -148,9 +149,9 @@ describe('semos up service', { timeout: 60_000 }, () => {
     const port = Number(f.bound.split(':').pop())
     const socket: Socket = connect(port, '127.0.0.1')
     await once(socket, 'connect')
-    // Enough records that a's acknowledgement (every eighth record) precedes the echo's
+    // Enough records that a's acknowledgement (one per ackEveryRecords) precedes the echo's
     // tail on the one link between them: b has an RTT sample once the echo is all back.
-    const sent = 10 * 60_000
+    const sent = (SRM_DEFAULTS.ackEveryRecords + 2) * SRM_DEFAULTS.maxRecordBytes
     socket.write(Buffer.alloc(sent, 1))
     await new Promise<void>((resolve) => {
       let echoed = 0

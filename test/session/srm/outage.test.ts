@@ -7,11 +7,19 @@ import { type Endpoint, Pair } from './harness.ts'
 const pattern = (n: number, salt = 0): Uint8Array =>
   new Uint8Array(n).map((_, i) => (i * 31 + salt) & 0xff)
 
-/** Keeps writing `data` on the stream whenever it is accepted; ends it when all is written. */
-function writer(ep: Endpoint, id: number, data: Uint8Array): () => number {
+/**
+ * Keeps writing `data` on the stream whenever it is accepted, at most `chunkBytes` a call
+ * (an application writing at a pace); ends it when all is written. Returns the bytes taken.
+ */
+function writer(
+  ep: Endpoint,
+  id: number,
+  data: Uint8Array,
+  chunkBytes = data.length,
+): () => number {
   let off = 0
   return () => {
-    if (off < data.length) off += ep.srm.write(id, data.subarray(off))
+    if (off < data.length) off += ep.srm.write(id, data.subarray(off, off + chunkBytes))
     if (off === data.length) ep.srm.end(id)
     return off
   }
@@ -29,12 +37,10 @@ describe('interruption and resumption', () => {
     const id = p.a.srm.openStream()
     const data = pattern(2_000_000)
     // A paced application: 10 KB every 10 ms, so that the outage falls mid-transfer.
+    const write = writer(p.a, id, data, 10_000)
     let off = 0
     const app = (): void => {
-      if (off === data.length) return
-      const chunk = data.subarray(off, Math.min(data.length, off + 10_000))
-      off += p.a.srm.write(id, chunk)
-      if (off === data.length) p.a.srm.end(id)
+      off = write()
     }
     paced(p, 1000, 10, app)
     const outageStart = p.nowMs
@@ -72,10 +78,9 @@ describe('interruption and resumption', () => {
   it('takes no RTT sample across an outage: acknowledgements of records sent before it do not time the path', () => {
     const p = new Pair({ channel: { latencyMs: 25 } })
     const id = p.a.srm.openStream()
-    const data = pattern(2_000_000)
-    let off = 0
+    const write = writer(p.a, id, pattern(2_000_000), 10_000)
     const app = (): void => {
-      if (off < data.length) off += p.a.srm.write(id, data.subarray(off, off + 10_000))
+      write()
     }
     paced(p, 500, 10, app)
     const before = p.a.srm.stats().srttMs
