@@ -7,6 +7,9 @@
  *   semos -L   source → semos up (-L, added by `semos forward -L`) → session → semos up
  *              (expose) → sink: two daemon processes, the second joined through the first
  *   ssh -L     source → ssh → sshd (a throwaway one: fresh host and user keys) → sink
+ *   floor      source → entry → exit → sink: bench/sealed-floor.ts as two processes, the
+ *              least any tunnel sealing with node:crypto in Node must do (AES-256-GCM
+ *              records and nothing else), so that semos and ssh can be judged against it
  *
  * The source and the sink are plain TCP sockets, each in its own worker thread of this
  * process; every run opens one new connection through the tunnel (set up once, before
@@ -43,6 +46,7 @@ const WARMUP_BYTES = 20e6
 const CIPHER = 'aes128-gcm@openssh.com'
 const WORKER_FLAG = 'semos-forward-bench'
 const MAIN = resolve(import.meta.dirname, '../src/cli/main.ts')
+const FLOOR = resolve(import.meta.dirname, 'sealed-floor.ts')
 const run = promisify(execFile)
 
 /** One clock for all threads of the process, in ms. */
@@ -224,6 +228,7 @@ class Resources {
   cluster: Cluster | undefined
   sshd: Sshd | undefined
   ssh: ChildProcess | undefined
+  readonly floor: ChildProcess[] = []
   readonly endpoints: Endpoint[] = []
   dir: string | undefined
   #done: Promise<void> | undefined
@@ -237,6 +242,12 @@ class Resources {
         await exited
       }
       await this.sshd?.stop()
+      for (const child of this.floor) {
+        if (child.exitCode !== null || child.signalCode !== null) continue
+        const exited = once(child, 'exit')
+        child.kill('SIGTERM')
+        await exited
+      }
       await this.cluster?.destroy()
       await Promise.all(this.endpoints.map((e) => e.worker.terminate()))
       if (this.dir !== undefined) rmSync(this.dir, { recursive: true, force: true })
@@ -266,6 +277,27 @@ async function semosPath(r: Resources, sinkPort: number): Promise<Path> {
   const bound = (JSON.parse(stdout) as { bound: string }).bound
   const pids = [exposing.process.pid, using.process.pid].filter((p) => p !== undefined)
   return { label: 'semos forward -L', port: Number(bound.split(':').at(-1)), pids: () => pids }
+}
+
+/** The sealed floor as a tunnel: exit (dials the sink) and entry (dials the exit), two processes. */
+async function floorPath(r: Resources, sinkPort: number): Promise<Path> {
+  const keys = randomBytes(64).toString('hex')
+  const start = async (role: 'entry' | 'exit', port: number): Promise<number> => {
+    const child = spawn(process.execPath, [FLOOR, role, HOST, String(port), keys], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    })
+    r.floor.push(child)
+    const line = new Promise<string>((ready, fail) => {
+      createInterface({ input: child.stdout as NodeJS.ReadableStream }).once('line', ready)
+      child.once('error', fail)
+      child.once('exit', (code) => fail(new Error(`the floor's ${role} exited (${code})`)))
+    })
+    return (JSON.parse(await line) as { port: number }).port
+  }
+  const exitPort = await start('exit', sinkPort)
+  const entryPort = await start('entry', exitPort)
+  const pids = r.floor.map((c) => c.pid).filter((p) => p !== undefined)
+  return { label: 'sealed floor (node:crypto)', port: entryPort, pids: () => pids }
 }
 
 /** A throwaway sshd and `ssh -N -L` to the sink through it; resolves once the forward listens. */
@@ -352,6 +384,7 @@ export async function benchForward(
     const sinkPort = (await snk.next('listening')).port
     const paths: Path[] = [{ label: 'raw TCP', port: sinkPort, pids: () => [] }]
     paths.push(await semosPath(r, sinkPort))
+    paths.push(await floorPath(r, sinkPort))
     const noSsh = await sshdUnavailable()
     if (noSsh === undefined) paths.push(await sshPath(r, sinkPort))
     else process.stderr.write(`no ssh -L row: ${noSsh}\n`)
@@ -405,7 +438,8 @@ function report(mb: number, runs: number, paths: Path[], results: Map<Path, Resu
     '',
     table(header, rows),
     '',
-    'tunnel CPU: utime + stime from /proc (semos: both daemon processes; ssh: the client and the sshd processes of its session)',
+    'tunnel CPU: utime + stime from /proc (semos: both daemon processes; ssh: the client and the sshd processes of its session; floor: its two processes)',
+    'sealed floor: bench/sealed-floor.ts, one AES-256-GCM seal per 64 KiB record with node:crypto and nothing else (no headers, ACKs, windows, retransmission buffer): the least work any Node tunnel sealing with node:crypto does, one thread per end',
     `per run: ${perRun.join('; ')}`,
     '',
   ].join('\n')

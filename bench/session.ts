@@ -4,6 +4,8 @@
  *
  *   1. bulk throughput through one stream (receiver's node = the root, the sender
  *      joined through it: one overlay hop), beside raw TCP loopback (two sockets);
+ *      and beside the sealed floor (bench/sealed-floor.ts: the same bytes sealed into
+ *      AES-256-GCM records with nothing else: the least work any Node design does);
  *      MB/s at the receiver, CPU seconds per GB (process.threadCpuUsage per worker)
  *   2. set-up of a first stream to a name in no cache (DHT lookup + Noise IK handshake):
  *      connect(name, port) → first byte of the listener's one-byte reply, over
@@ -26,6 +28,7 @@ import type { Duplex } from 'node:stream'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads'
 import { createNode, type SemosNode, type SessionInfo } from '../src/node/semos-node.ts'
+import { Opener, Sealer } from './sealed-floor.ts'
 
 const HOST = '127.0.0.1'
 const CHUNK_BYTES = 1024 * 1024
@@ -144,6 +147,22 @@ class Host {
     if (flag === undefined) stream.end()
   }
 
+  /** As #write, each chunk sealed into records first (the sealed floor's writer). */
+  async #writeSealed(s: Socket, sealer: Sealer, bytes: number): Promise<void> {
+    for (let sent = 0; sent < bytes; sent += CHUNK_BYTES) {
+      const parts = sealer.seal(this.#payload.subarray(0, Math.min(CHUNK_BYTES, bytes - sent)))
+      s.cork()
+      let ok = true
+      for (const p of parts) ok = s.write(p)
+      s.uncork()
+      if (!ok) {
+        await drainOrClose(s)
+        if (s.destroyed) return
+      }
+    }
+    s.end()
+  }
+
   async handle(req: Req): Promise<unknown> {
     switch (req.cmd) {
       case 'cpu':
@@ -197,6 +216,17 @@ class Host {
             s.on('end', () => this.#ended_())
           }),
         }
+      case 'floor-sink':
+        // The sealed floor's reader (bench/sealed-floor.ts): counts the plaintext it opens.
+        return {
+          port: await this.#listenTcp((s) => {
+            const opener = new Opener(Buffer.from(String(req.key), 'hex'))
+            s.on('data', (c: Buffer) => {
+              for (const p of opener.push(c)) this.#data(p.length)
+            })
+            s.on('end', () => this.#ended_())
+          }),
+        }
       case 'tcp-replier':
         return {
           port: await this.#listenTcp((s) => {
@@ -223,6 +253,12 @@ class Host {
           const s = this.#dialTcp(req.port as number)
           await once(s, 'connect')
           await this.#write(s, bytes)
+          return {}
+        }
+        if (req.floor !== undefined) {
+          const s = this.#dialTcp(req.port as number)
+          await once(s, 'connect')
+          await this.#writeSealed(s, new Sealer(Buffer.from(String(req.floor), 'hex')), bytes)
           return {}
         }
         const stream = this.#node(req.key).connect(String(req.peer), SINK_PORT)
@@ -373,17 +409,24 @@ interface Throughput {
   readonly cpuReceiver: number
 }
 
-async function throughput(semos: boolean, bytes: number): Promise<Throughput> {
+/** What carries the bulk transfer: a semos stream, two TCP sockets, or the sealed floor. */
+type Carrier = 'semos' | 'tcp' | 'floor'
+
+async function throughput(carrier: Carrier, bytes: number): Promise<Throughput> {
   const all: Participant[] = []
   try {
     const rx = new Participant('receiver', all)
     const tx = new Participant('sender', all)
     let send: Record<string, unknown>
-    if (semos) {
+    if (carrier === 'semos') {
       const root = await rx.call<NodeInfo>('node', { key: 'r' })
       await rx.call('sink', { key: 'r' })
       await tx.call('node', { key: 's', bootstrap: [root.endpoint] })
       send = { key: 's', peer: root.name, bytes }
+    } else if (carrier === 'floor') {
+      const key = randomBytes(32).toString('hex')
+      const { port } = await rx.call<{ port: number }>('floor-sink', { key })
+      send = { floor: key, port, bytes }
     } else {
       const { port } = await rx.call<{ port: number }>('tcp-sink')
       send = { tcp: true, port, bytes }
@@ -579,14 +622,17 @@ export async function benchSession(
   const wanted = (part: string): boolean => only === undefined || only === part
   const bytes = o.mb * 1e6
   const tcpRuns: Throughput[] = []
+  const floorRuns: Throughput[] = []
   const semosRuns: Throughput[] = []
   for (let run = 1; run <= (wanted('throughput') ? o.runs : 0); run++) {
-    const t = await throughput(false, bytes)
-    const s = await throughput(true, bytes)
+    const t = await throughput('tcp', bytes)
+    const f = await throughput('floor', bytes)
+    const s = await throughput('semos', bytes)
     tcpRuns.push(t)
+    floorRuns.push(f)
     semosRuns.push(s)
     process.stderr.write(
-      `run ${run}: raw TCP ${t.mbPerS.toFixed(0)} MB/s, semos ${s.mbPerS.toFixed(1)} MB/s\n`,
+      `run ${run}: raw TCP ${t.mbPerS.toFixed(0)} MB/s, sealed floor ${f.mbPerS.toFixed(0)} MB/s, semos ${s.mbPerS.toFixed(1)} MB/s\n`,
     )
   }
   const net = await overlay(o.members)
@@ -604,12 +650,13 @@ export async function benchSession(
   } finally {
     await closeAll(net.all)
   }
-  process.stdout.write(report(o, tcpRuns, semosRuns, setup, resume))
+  process.stdout.write(report(o, tcpRuns, floorRuns, semosRuns, setup, resume))
 }
 
 function report(
   o: Options,
   tcp: Throughput[],
+  floor: Throughput[],
   semos: Throughput[],
   setup: SetupFigures,
   resume: ResumeFigures,
@@ -617,6 +664,7 @@ function report(
   const f = (x: number, d: number): string => (Number.isFinite(x) ? x.toFixed(d) : '—')
   const mTcp = median(tcp.map((t) => t.mbPerS))
   const mSemos = median(semos.map((t) => t.mbPerS))
+  const mFloor = median(floor.map((t) => t.mbPerS))
   const cpuT = median(tcp.map((t) => t.cpuSPerGb))
   const cpuS = median(semos.map((t) => t.cpuSPerGb))
   const sMed = median(setup.semosMs)
@@ -639,6 +687,14 @@ function report(
       f(cpuT, 2),
       f(cpuS / cpuT, 1),
       '',
+    ],
+    [
+      '   the sealed floor: AES-256-GCM records and nothing else',
+      `${f(mFloor, 1)} MB/s`,
+      '—',
+      `${f(mTcp, 0)} MB/s`,
+      f(mFloor / mTcp, 3),
+      `semos ${f(mSemos / mFloor, 2)} of it`,
     ],
     [
       `2. first stream to a fresh name (${setup.semosMs.length} targets)`,
@@ -671,8 +727,9 @@ function report(
     table(header, rows),
     '',
     'baselines: 1. two net sockets on loopback; 2. TCP connect + one-byte reply; 3. fresh TCP connect + first byte at the receiver (measured idle, during each gap)',
-    `1. per run, MB/s: semos ${perRun(semos)}; raw TCP ${perRun(tcp)}`,
-    `1. CPU s/GB by thread: semos ${cpuSplit(semos)}; raw TCP ${cpuSplit(tcp)}`,
+    `1. per run, MB/s: semos ${perRun(semos)}; sealed floor ${perRun(floor)}; raw TCP ${perRun(tcp)}`,
+    `1. CPU s/GB by thread: semos ${cpuSplit(semos)}; sealed floor ${cpuSplit(floor)}; raw TCP ${cpuSplit(tcp)}`,
+    '1. the sealed floor (bench/sealed-floor.ts): one AES-256-GCM seal per 64 KiB record with node:crypto, a u32 length, a TCP write; opened as the socket delivers it — no headers, ACKs, windows or retransmission buffer: the least work any Node design sealing with node:crypto does, one thread per end',
     `2. semos ms: ${setup.semosMs.map((x) => x.toFixed(1)).join(' ')}; sender's name-cache hits during the trials: ${setup.cacheHits}`,
     `3. semos ms: ${resume.semosMs.map((x) => x.toFixed(1)).join(' ')}; TCP ms: ${resume.tcpMs.map((x) => x.toFixed(2)).join(' ')}`,
     `3. sender's session events during the moves: ${established} established, ${suspended} suspended, ${resumed} resumed; ${f(resume.mbDuring, 0)} MB delivered across the moves; addresses ${resume.addresses.join(' ')}`,
