@@ -456,6 +456,24 @@ export class Lab {
   }
 
   /**
+   * Every process's log lines stamped (pino's `time`, ms since the epoch) within
+   * [fromMs, toMs], oldest first, one line each: `+ms name message {rest}` from fromMs — what
+   * a slow case prints where its daemons' logs are not kept (CI).
+   */
+  linesBetween(fromMs: number, toMs: number): string[] {
+    const out: { t: number; text: string }[] = []
+    for (const p of this.#all) {
+      for (const l of p.lines) {
+        const t = typeof l.time === 'number' ? l.time : Number.NaN
+        if (!(t >= fromMs && t <= toMs)) continue
+        const { time: _t, pid: _p, level: _l, msg, ...rest } = l
+        out.push({ t, text: `+${t - fromMs} ${p.name} ${String(msg)} ${JSON.stringify(rest)}` })
+      }
+    }
+    return out.sort((a, b) => a.t - b.t).map((x) => x.text)
+  }
+
+  /**
    * Kills every process and removes every namespace and file; idempotent. With
    * SEMOS_LAB_LOGS=DIR set, every process's output is first written there (one file each).
    */
