@@ -19,6 +19,8 @@ export const DEFAULT_MAX_HOPS = 64
 export const DEFAULT_MAX_SHORTCUTS = 4
 export const DEFAULT_MAX_LINKS = 64
 export const DEFAULT_JOIN_TIMEOUT_MS = 3000
+/** RFC 8305's recommended Connection Attempt Delay. */
+export const DEFAULT_JOIN_STAGGER_MS = 250
 export const DEFAULT_JOIN_CLIMB = 2
 export const DEFAULT_RETRY_MIN_MS = 100
 export const DEFAULT_RETRY_MAX_MS = 5000
@@ -42,6 +44,11 @@ export interface OverlayNodeInit {
   readonly maxLinks?: number
   /** A join attempt that got no answer for this long moves on. Default 3000. */
   readonly joinTimeoutMs?: number
+  /**
+   * A join's dial that has not opened for this long keeps dialing while the next member
+   * is dialed beside it; the first to open is asked (Happy Eyeballs). Default 250.
+   */
+  readonly joinStaggerMs?: number
   /** Levels a join climbs from its contact before descending to a free slot. Default 2. */
   readonly joinClimb?: number
   readonly retryMinMs?: number
@@ -61,6 +68,7 @@ export interface OverlayOptions {
   readonly maxShortcuts: number
   readonly maxLinks: number
   readonly joinTimeoutMs: number
+  readonly joinStaggerMs: number
   readonly joinClimb: number
   readonly retryMinMs: number
   readonly retryMaxMs: number
@@ -182,6 +190,7 @@ export function resolveOverlayOptions(init: OverlayNodeInit): OverlayOptions {
     maxShortcuts: init.maxShortcuts ?? DEFAULT_MAX_SHORTCUTS,
     maxLinks: init.maxLinks ?? DEFAULT_MAX_LINKS,
     joinTimeoutMs: init.joinTimeoutMs ?? DEFAULT_JOIN_TIMEOUT_MS,
+    joinStaggerMs: init.joinStaggerMs ?? DEFAULT_JOIN_STAGGER_MS,
     joinClimb: init.joinClimb ?? DEFAULT_JOIN_CLIMB,
     retryMinMs: init.retryMinMs ?? DEFAULT_RETRY_MIN_MS,
     retryMaxMs: init.retryMaxMs ?? DEFAULT_RETRY_MAX_MS,

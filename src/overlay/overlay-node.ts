@@ -174,7 +174,7 @@ export class OverlayNode {
     this.#random = init.random ?? Math.random
     this.#bootstrap = [...init.bootstrap]
     for (const e of this.#bootstrap) this.#remember(e, undefined)
-    this.#join = new JoinCandidates(this.#o)
+    this.#join = new JoinCandidates(this.#o, (link) => this.#dropJoinDial(link))
   }
 
   // ---- public view ----
@@ -351,6 +351,11 @@ export class OverlayNode {
       this.#debug('join: no answer in time')
       this.#abandonJoinAttempt(nowMs)
     }
+    if (join === 'stagger') {
+      this.#debug('join: a dial is slow; the next member is dialed beside it')
+      this.#join.stagger()
+      this.#nextJoinAttempt(nowMs)
+    }
     if (join === 'retry') this.#retryJoin(nowMs)
     if (this.#slots.expire(nowMs)) this.#onSubtreeChanged(nowMs)
     if (this.#reportAtMs !== undefined && nowMs >= this.#reportAtMs) this.#sendReport(nowMs)
@@ -473,7 +478,7 @@ export class OverlayNode {
     entry.open = true
     entry.name = peerName
     this.#sendHello(entry)
-    if (this.#join.isAttempt(entry.id)) this.#sendJoinRequest(entry)
+    if (this.#join.opened(entry.id)) this.#sendJoinRequest(entry)
   }
 
   #sendHello(entry: LinkEntry): void {
@@ -494,6 +499,7 @@ export class OverlayNode {
 
   #afterLinkGone(entry: LinkEntry, graceful: boolean, nowMs: number): void {
     if (this.#join.isAttempt(entry.id)) this.#abandonJoinAttempt(nowMs)
+    else this.#join.forgetRacer(entry.id)
     if (entry.id === this.#parent) {
       this.#parent = undefined
       this.#orphaned(nowMs)
@@ -707,6 +713,12 @@ export class OverlayNode {
     const first = { name: entry.name, endpoint: entry.endpoint as string, link: entry.id }
     this.#join.start([first, ...this.#candidates(this.#placement === 'orphan')], 0)
     this.#nextJoinAttempt(nowMs)
+  }
+
+  /** Closes a join's dial that lost its race or outlived its join. */
+  #dropJoinDial(link: LinkId): void {
+    const entry = this.#links.get(link)
+    if (entry?.role === 'join') this.#closeLink(entry)
   }
 
   /** Drops the current attempt (its link if it was dialed for it) and tries the next member. */

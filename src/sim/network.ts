@@ -51,6 +51,8 @@ export class SimHost {
   /** Messages this host put on links. */
   messagesSent = 0
   readonly peers = new Map<LinkId, LinkEnd>()
+  /** Links this host is dialing; a close cancels the dial, as closing a connecting socket does. */
+  readonly dialing = new Set<LinkId>()
   timerVersion = 0
 
   constructor(index: number, endpoint: string, overlay: OverlayNode) {
@@ -64,6 +66,7 @@ export class SimNetwork {
   readonly clock = new VirtualClock()
   readonly hosts: SimHost[] = []
   readonly #byEndpoint = new Map<string, SimHost>()
+  readonly #dialMs = new Map<string, number>()
   readonly #latencyMs: number
   readonly #connectMs: number
   readonly #deadAfterMs: number
@@ -191,10 +194,19 @@ export class SimNetwork {
     })
   }
 
+  /**
+   * Dials to `endpoint` take `ms` to open or fail from now on: a slow path, or a dead
+   * address on a LAN, whose dial fails only when ARP gives up (about 3 s).
+   */
+  delayDials(endpoint: string, ms: number): void {
+    this.#dialMs.set(endpoint, ms)
+  }
+
   #dial(host: SimHost, link: LinkId, endpoint: string): void {
     const target = this.#byEndpoint.get(endpoint)
-    this.clock.schedule(this.#connectMs, () => {
-      if (!host.alive) return
+    host.dialing.add(link)
+    this.clock.schedule(this.#dialMs.get(endpoint) ?? this.#connectMs, () => {
+      if (!host.dialing.delete(link) || !host.alive) return
       if (target === undefined || !target.alive || host.detached || target.detached) {
         host.overlay.linkDown(link, this.now)
         this.pump(host)
@@ -224,6 +236,7 @@ export class SimNetwork {
   }
 
   #close(host: SimHost, link: LinkId): void {
+    if (host.dialing.delete(link)) return
     const end = host.peers.get(link)
     host.peers.delete(link)
     if (end === undefined) return

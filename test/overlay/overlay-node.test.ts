@@ -301,4 +301,71 @@ describe('overlay node on the in-memory network', () => {
     assertTree(net)
     assert.deepEqual(pingAll(net), [])
   })
+
+  describe('a join races its dials (Happy Eyeballs)', () => {
+    /** Addresses nobody answers at: each dial fails only when ARP gives up, after 3 s. */
+    const DEAD = ['10.9.0.1:7400', '10.9.0.2:7400', '10.9.0.3:7400']
+
+    /** A root, and a joiner whose bootstrap lists the dead addresses beside the root. */
+    function joinBeside(seed: number, opts: { staggerMs?: number; rootDialMs?: number } = {}) {
+      const net = new SimNetwork({ seed })
+      const rng = new Rng(seed)
+      const root = net.addHost({ name: randomName(rng), bootstrap: [] })
+      net.start(root)
+      for (const e of DEAD) net.delayDials(e, 3000)
+      if (opts.rootDialMs !== undefined) net.delayDials(root.endpoint, opts.rootDialMs)
+      const joiner = net.addHost({
+        name: randomName(rng),
+        bootstrap: [...DEAD, root.endpoint],
+        ...(opts.staggerMs === undefined ? {} : { joinStaggerMs: opts.staggerMs }),
+      })
+      const t0 = net.now
+      net.start(joiner)
+      while (joiner.overlay.placement !== 'placed' && net.now < t0 + 30_000) net.runFor(5)
+      assert.equal(joiner.overlay.placement, 'placed', `seed ${seed}`)
+      return { net, joiner, ms: net.now - t0 }
+    }
+
+    it('dials the next member beside a dial that hangs, asks the first to open, drops the rest', () => {
+      const times: number[] = []
+      for (let seed = 1; seed <= 8; seed++) {
+        const { joiner, ms } = joinBeside(seed)
+        times.push(ms)
+        // Every dead address before the root cost one stagger (250 ms), not an ARP wait.
+        assert.ok(ms <= DEAD.length * 250 + 50, `seed ${seed}: joined after ${ms} ms`)
+        assert.equal(joiner.dialing.size, 0, 'the hanging dials were dropped')
+        assert.deepEqual(
+          joiner.overlay.links().map((l) => l.role),
+          ['parent'],
+        )
+      }
+      assert.ok(
+        times.some((t) => t >= 250),
+        `some seed listed a dead address first: ${times}`,
+      )
+    })
+
+    it('without the race (a stagger longer than ARP) the same joins wait out ARP', () => {
+      const times: number[] = []
+      for (let seed = 1; seed <= 8; seed++) times.push(joinBeside(seed, { staggerMs: 60_000 }).ms)
+      assert.ok(
+        times.some((t) => t >= 3000),
+        `a dead address first costs its ARP wait: ${times}`,
+      )
+    })
+
+    it('a slow dial that opens first wins over the dials started beside it', () => {
+      for (let seed = 1; seed <= 8; seed++) {
+        const { net, joiner, ms } = joinBeside(seed, { rootDialMs: 600 })
+        // The root's dial began at most three staggers in, and took 600 ms.
+        assert.ok(ms >= 600 && ms <= 3 * 250 + 600 + 50, `seed ${seed}: joined after ${ms} ms`)
+        assert.equal(joiner.dialing.size, 0, 'the other dials were dropped')
+        net.runFor(5000)
+        assert.deepEqual(
+          joiner.overlay.links().map((l) => l.role),
+          ['parent'],
+        )
+      }
+    })
+  })
 })
