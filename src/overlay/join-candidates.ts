@@ -29,8 +29,11 @@ export interface Attempt {
 
 /** Redirects followed in one round before starting over (a loop guard). */
 const MAX_REDIRECTS = 32
-/** Dials of earlier members still racing beside the current attempt, at most. */
-export const MAX_RACING_DIALS = 3
+/**
+ * Dials of earlier members still racing beside the current attempt, at most; the oldest
+ * makes room for the next (it has had this many staggers to answer: 1.75 s by default).
+ */
+export const MAX_RACING_DIALS = 7
 
 export class JoinCandidates {
   readonly #o: OverlayOptions
@@ -184,9 +187,13 @@ export class JoinCandidates {
     this.#queue = dedupe([...first, ...this.#queue])
   }
 
-  /** A member refused: it is alive, whatever its reason. */
-  refused(): void {
-    this.heardFromLower = true
+  /**
+   * A member refused: it is alive, whatever its reason. Only a lower sibling's refusal
+   * holds back a child of the root from promoting itself: a lone one also asks members
+   * cut off like itself, whose refusals say nothing of the root.
+   */
+  refused(byLowerSibling: boolean): void {
+    if (byLowerSibling) this.heardFromLower = true
   }
 
   /**
@@ -211,6 +218,8 @@ export class JoinCandidates {
   stagger(): void {
     const attempt = this.#attempt
     if (attempt === undefined || attempt.staggerAtMs === undefined) return
+    const oldest = this.#racing.length >= MAX_RACING_DIALS ? this.#racing.shift() : undefined
+    if (oldest !== undefined) this.#dropDial(oldest.link)
     this.#racing.push(attempt)
     this.#attempt = undefined
   }
@@ -226,10 +235,9 @@ export class JoinCandidates {
     return next
   }
 
-  /** When the attempt's slow dial is joined by the next one, if it will be. */
+  /** When the attempt's slow dial is joined by the next one, if there is a next one. */
   #staggerAtMs(): number | undefined {
-    const racingRoom = this.#racing.length < MAX_RACING_DIALS && this.#queue.length > 0
-    return racingRoom ? this.#attempt?.staggerAtMs : undefined
+    return this.#queue.length > 0 ? this.#attempt?.staggerAtMs : undefined
   }
 
   #dropRacing(): void {

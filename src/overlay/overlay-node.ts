@@ -267,9 +267,15 @@ export class OverlayNode {
       return
     }
     if (this.#placement !== 'joining' && this.#placement !== 'orphan') return
-    if (this.#join.attemptLink !== undefined) return // an attempt is in flight
+    // A join request in flight on an open link goes on; a dial still pending was made
+    // before the change (often to a stale endpoint, the next in an old round's queue):
+    // the round starts over, the driver's contacts first.
+    const pending = this.#join.attemptLink
+    const pendingEntry = pending === undefined ? undefined : this.#links.get(pending)
+    if (pendingEntry?.open) return
     const first = contacts.map((endpoint) => ({ name: undefined, endpoint, link: undefined }))
     this.#join.start([...first, ...this.#candidates(this.#placement === 'orphan')], 0)
+    if (pending !== undefined) this.#dropJoinDial(pending)
     this.#nextJoinAttempt(nowMs)
   }
 
@@ -583,7 +589,7 @@ export class OverlayNode {
           return
         }
         this.#debug(`join: ${entry.endpoint} refuses (${m.reason})`)
-        this.#join.refused()
+        this.#join.refused(this.#isLowerSibling(entry.name))
         this.#abandonJoinAttempt(nowMs)
         return
       case 'place':
@@ -651,10 +657,15 @@ export class OverlayNode {
       if (this.#address?.depth === 1) {
         const mine = this.#address.slots[0] as number
         // The dead root's children: only the lower slots, lowest first; none left → promote.
-        return this.#siblings
+        const lower = this.#siblings
           .filter((s) => s.slot < mine)
           .sort((a, b) => a.slot - b.slot)
           .map((s) => byName(s.name, s.endpoint))
+        // Alone, it is more likely this node's network that went (a flap whose first
+        // dials met a stale ARP entry) than the root: while it waits before promoting
+        // itself it asks everyone it knows too. Members cut off from the root refuse (busy).
+        if (this.#hasOpenLink()) return lower
+        out.push(...lower)
       }
       if (this.#grandparent) out.push(byName(this.#grandparent.name, this.#grandparent.endpoint))
       for (const s of this.#siblings) if (s.name !== this.name) out.push(byName(s.name, s.endpoint))
@@ -683,10 +694,12 @@ export class OverlayNode {
       if (c.name === this.name || c.endpoint === this.endpoint) continue
       const open = c.link === undefined ? undefined : this.#links.get(c.link)
       if (open?.open) {
+        this.#debug(`join: asking ${c.endpoint} over its open link`)
         this.#join.attempting(open.id, false, nowMs)
         this.#sendJoinRequest(open)
         return
       }
+      this.#debug(`join: dialing ${c.endpoint}`)
       const entry = this.#dial(c.endpoint, 'join', c.name)
       this.#join.attempting(entry.id, true, nowMs)
       return
@@ -736,6 +749,13 @@ export class OverlayNode {
       if (this.#tryPromote(nowMs)) return
     }
     this.#nextJoinAttempt(nowMs)
+  }
+
+  /** Whether `name` is a sibling in a lower slot than this child of the root. */
+  #isLowerSibling(name: string | undefined): boolean {
+    if (this.#address?.depth !== 1) return false
+    const mine = this.#address.slots[0] as number
+    return this.#siblings.some((s) => s.name === name && s.slot < mine)
   }
 
   /** A child of the dead root whose lower siblings are all unreachable becomes the root. */

@@ -47,7 +47,7 @@ describe('mobility lab: a bulk transfer through semos forward while hosts move',
 
   before(async () => {
     skip = await labUnavailable()
-    if (skip === undefined) ml = await buildMobilityLab()
+    if (skip === undefined) ml = await buildMobilityLab('debug')
   })
 
   after(async () => {

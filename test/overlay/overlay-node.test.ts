@@ -4,6 +4,7 @@ import { concatBytes } from '../../src/core/bytes.ts'
 import { Rng } from '../../src/core/rng.ts'
 import { encodeName } from '../../src/identity/name.ts'
 import type { Address } from '../../src/overlay/address.ts'
+import { MAX_RACING_DIALS } from '../../src/overlay/join-candidates.ts'
 import { decodeMessage, ROUTED_HOPS_OFFSET } from '../../src/overlay/messages.ts'
 import { type OverlayAction, type OverlayEvent, PROTO } from '../../src/overlay/node-types.ts'
 import { sameWeights } from '../../src/overlay/weights.ts'
@@ -302,29 +303,71 @@ describe('overlay node on the in-memory network', () => {
     assert.deepEqual(pingAll(net), [])
   })
 
+  it('a child of the root whose own network went re-joins the tree, not after 30 s as a new root', () => {
+    // The lab's cable flap: alone, its links dead, the first dials after the link came back
+    // failed (the kernel's neighbour entries): only its own retry rounds bring it back.
+    const net = grow(30, 6)
+    const root = alive(net).find((h) => h.overlay.isRoot) as SimHost
+    const first = alive(net).find((h) => h.overlay.address?.toString() === 'q4:/0') as SimHost
+    assert.ok(first, 'the root has a child in slot 0')
+    net.detach(first)
+    net.runFor(6000)
+    assert.equal(first.overlay.placement, 'orphan', 'its links died')
+    net.attach(first)
+    const backAt = net.now
+    const home = (): boolean =>
+      first.overlay.placement === 'placed' && !first.overlay.isRoot && root.overlay.isRoot
+    while (!home() && net.now - backAt < 40_000) net.runFor(10)
+    assert.ok(home(), 'back in the tree of the root it had')
+    // Its join back-off (at most 5 s, with jitter), far below LONELY_PROMOTE_AFTER_MS.
+    assert.ok(net.now - backAt <= 7000, `home after ${net.now - backAt} ms`)
+    net.runFor(2000)
+    assertTree(net)
+    assert.deepEqual(pingAll(net), [])
+  })
+
   describe('a join races its dials (Happy Eyeballs)', () => {
     /** Addresses nobody answers at: each dial fails only when ARP gives up, after 3 s. */
     const DEAD = ['10.9.0.1:7400', '10.9.0.2:7400', '10.9.0.3:7400']
 
+    type JoinOpts = { staggerMs?: number; rootDialMs?: number; dead?: readonly string[] }
+
     /** A root, and a joiner whose bootstrap lists the dead addresses beside the root. */
-    function joinBeside(seed: number, opts: { staggerMs?: number; rootDialMs?: number } = {}) {
+    function joinBeside(seed: number, opts: JoinOpts = {}) {
+      const dead = opts.dead ?? DEAD
       const net = new SimNetwork({ seed })
       const rng = new Rng(seed)
       const root = net.addHost({ name: randomName(rng), bootstrap: [] })
       net.start(root)
-      for (const e of DEAD) net.delayDials(e, 3000)
+      for (const e of dead) net.delayDials(e, 3000)
       if (opts.rootDialMs !== undefined) net.delayDials(root.endpoint, opts.rootDialMs)
       const joiner = net.addHost({
         name: randomName(rng),
-        bootstrap: [...DEAD, root.endpoint],
+        bootstrap: [...dead, root.endpoint],
         ...(opts.staggerMs === undefined ? {} : { joinStaggerMs: opts.staggerMs }),
       })
       const t0 = net.now
       net.start(joiner)
-      while (joiner.overlay.placement !== 'placed' && net.now < t0 + 30_000) net.runFor(5)
+      let mostDials = 0
+      while (joiner.overlay.placement !== 'placed' && net.now < t0 + 30_000) {
+        net.runFor(5)
+        mostDials = Math.max(mostDials, joiner.dialing.size)
+      }
       assert.equal(joiner.overlay.placement, 'placed', `seed ${seed}`)
-      return { net, joiner, ms: net.now - t0 }
+      return { net, joiner, ms: net.now - t0, mostDials }
     }
+
+    it('keeps a stagger apart however many dead members come first, at most 8 dials at once', () => {
+      const dead = Array.from({ length: 12 }, (_, i) => `10.9.1.${i + 1}:7400`)
+      let most = 0
+      for (let seed = 1; seed <= 8; seed++) {
+        const { ms, mostDials } = joinBeside(seed, { dead })
+        most = Math.max(most, mostDials)
+        assert.ok(ms <= dead.length * 250 + 50, `seed ${seed}: joined after ${ms} ms`)
+        assert.ok(mostDials <= MAX_RACING_DIALS + 1, `seed ${seed}: ${mostDials} dials at once`)
+      }
+      assert.equal(most, MAX_RACING_DIALS + 1, 'some seed filled the race')
+    })
 
     it('dials the next member beside a dial that hangs, asks the first to open, drops the rest', () => {
       const times: number[] = []
@@ -352,6 +395,31 @@ describe('overlay node on the in-memory network', () => {
         times.some((t) => t >= 3000),
         `a dead address first costs its ARP wait: ${times}`,
       )
+    })
+
+    it("a network change drops a pending dial and asks the driver's contacts at once", () => {
+      // The daemon drops the links a flap broke; the old round's next dial (a stale
+      // endpoint) must not keep the contacts the daemon passes waiting behind it.
+      const net = new SimNetwork({ seed: 3 })
+      const rng = new Rng(3)
+      const root = net.addHost({ name: randomName(rng), bootstrap: [] })
+      net.start(root)
+      for (const e of DEAD) net.delayDials(e, 3000)
+      const joiner = net.addHost({
+        name: randomName(rng),
+        bootstrap: DEAD,
+        joinStaggerMs: 60_000,
+      })
+      net.start(joiner)
+      net.runFor(100)
+      assert.equal(joiner.dialing.size, 1, 'one dial to a dead member pending')
+      const t0 = net.now
+      joiner.overlay.networkChanged(net.now, [root.endpoint])
+      net.pump(joiner)
+      while (joiner.overlay.placement !== 'placed' && net.now < t0 + 10_000) net.runFor(5)
+      assert.equal(joiner.overlay.placement, 'placed')
+      assert.ok(net.now - t0 <= 50, `placed ${net.now - t0} ms after the change`)
+      assert.equal(joiner.dialing.size, 0, 'the stale dial was dropped')
     })
 
     it('a slow dial that opens first wins over the dials started beside it', () => {

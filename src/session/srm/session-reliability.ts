@@ -177,9 +177,11 @@ export class SessionReliability {
         this.#resume(nowMs, 'record-received')
         return
       case 'probe':
+        // The peer lost us and hears us again: what it lacks goes now, not at an RTO that
+        // backed off through the outage (a short one that never suspended this side).
         this.#onAck(frame.lastReceived, [], nowMs)
         this.#queueControl('probe-reply', this.#probeFrame('probe-reply', frame.probeId))
-        this.#resume(nowMs, 'record-received')
+        this.#pathBack(nowMs, 'record-received')
         return
       case 'probe-reply':
         this.#onAck(frame.lastReceived, [], nowMs)
@@ -245,12 +247,16 @@ export class SessionReliability {
    * Either way every unacknowledged record goes out with the next `takeOutgoing(nowMs)`.
    */
   resume(nowMs: number): void {
+    this.#pathBack(nowMs, 'driver')
+  }
+
+  #pathBack(nowMs: number, reason: ResumeReason): void {
     if (this.state === 'active' && this.#sender.outstanding) {
       this.#sender.resendAll(nowMs)
       this.#waitingSinceMs = nowMs
       return
     }
-    this.#resume(nowMs, 'driver')
+    this.#resume(nowMs, reason)
   }
 
   #resume(nowMs: number, reason: ResumeReason): void {

@@ -128,6 +128,29 @@ describe('interruption and resumption', () => {
     )
   })
 
+  it("resends at once when the peer's probe arrives, though this side never suspended", () => {
+    // The lab's cable flap: the fixed host's session suspends and probes; the sender's
+    // (a longer suspend timeout here) stays active with its RTO backed off through the gap.
+    const p = new Pair({ a: { suspendAfterMs: 20_000 }, channel: { latencyMs: 10 } })
+    const fromA = p.a.srm.openStream()
+    const fromB = p.b.srm.openStream()
+    p.runFor(100)
+    p.channel.outage(p.nowMs, p.nowMs + 4000)
+    const outageEnd = p.nowMs + 4000
+    p.a.srm.write(fromA, pattern(50_000))
+    p.b.srm.write(fromB, pattern(1000, 3))
+    p.runUntil(() => p.b.srm.state === 'suspended', outageEnd)
+    assert.equal(p.b.srm.state, 'suspended')
+    p.runUntil(() => p.a.sent.some((s) => s.record.kind === 'probe-reply'), outageEnd + 10_000)
+    assert.equal(p.a.srm.state, 'active', 'this side never suspended')
+    const reply = p.a.sent.find((s) => s.record.kind === 'probe-reply')
+    assert.ok(reply && reply.atMs >= outageEnd, 'the probe that got through')
+    const resent = p.a.sent.find((s) => s.atMs >= outageEnd && s.record.kind === 'retransmit')
+    assert.equal(resent?.atMs, reply.atMs, "resent with the reply, not at the RTO's next expiry")
+    assert.ok(p.runUntil(() => p.b.bytes(fromA).length === 50_000, p.nowMs + 1000))
+    assert.deepEqual(p.b.bytes(fromA), Buffer.from(pattern(50_000)))
+  })
+
   it('keeps buffered bytes within the per-stream bound through a 10-minute outage', () => {
     const sendBuffer = 256 * 1024
     const p = new Pair({ a: { streamSendBufferBytes: sendBuffer }, channel: { latencyMs: 30 } })
