@@ -36,7 +36,7 @@ const RATE_MBPS = 10
 /** Received before a move, and again after it, so that the move falls mid-transfer. */
 const STEADY_BYTES = 2e6
 /** A first byte later than this after a link-up in (d) prints the daemons' logs of the flap. */
-const SLOW_LINK_UP_MS = 2000
+const SLOW_LINK_UP_MS = 1500
 
 describe('mobility lab: a bulk transfer through semos forward while hosts move', {
   timeout: 300_000,
