@@ -145,11 +145,9 @@ export class JoinCandidates {
     return true
   }
 
-  /** Whether `link` is a racing dial (a failed one is forgotten here). */
-  forgetRacer(link: LinkId): boolean {
-    const before = this.#racing.length
+  /** A racing dial failed: it no longer races. */
+  forgetRacer(link: LinkId): void {
     this.#racing = this.#racing.filter((r) => r.link !== link)
-    return this.#racing.length < before
   }
 
   /** The link of the attempt in flight, if any. */
@@ -203,8 +201,9 @@ export class JoinCandidates {
    */
   tick(nowMs: number): 'timeout' | 'stagger' | 'retry' | undefined {
     if (!this.#active) return undefined
-    for (const r of this.#racing) if (nowMs >= r.deadlineMs) this.#dropDial(r.link)
+    const expired = this.#racing.filter((r) => nowMs >= r.deadlineMs)
     this.#racing = this.#racing.filter((r) => nowMs < r.deadlineMs)
+    for (const r of expired) this.#dropDial(r.link)
     if (this.#attempt && nowMs >= this.#attempt.deadlineMs) return 'timeout'
     const staggerAt = this.#staggerAtMs()
     if (staggerAt !== undefined && nowMs >= staggerAt) return 'stagger'

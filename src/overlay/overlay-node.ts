@@ -271,8 +271,7 @@ export class OverlayNode {
     // before the change (often to a stale endpoint, the next in an old round's queue):
     // the round starts over, the driver's contacts first.
     const pending = this.#join.attemptLink
-    const pendingEntry = pending === undefined ? undefined : this.#links.get(pending)
-    if (pendingEntry?.open) return
+    if (pending !== undefined && this.#links.get(pending)?.open) return
     const first = contacts.map((endpoint) => ({ name: undefined, endpoint, link: undefined }))
     this.#join.start([...first, ...this.#candidates(this.#placement === 'orphan')], 0)
     if (pending !== undefined) this.#dropJoinDial(pending)
@@ -589,7 +588,7 @@ export class OverlayNode {
           return
         }
         this.#debug(`join: ${entry.endpoint} refuses (${m.reason})`)
-        this.#join.refused(this.#isLowerSibling(entry.name))
+        this.#join.refused(this.#lowerSiblings().some((s) => s.name === entry.name))
         this.#abandonJoinAttempt(nowMs)
         return
       case 'place':
@@ -655,10 +654,8 @@ export class OverlayNode {
     }
     if (rejoin) {
       if (this.#address?.depth === 1) {
-        const mine = this.#address.slots[0] as number
         // The dead root's children: only the lower slots, lowest first; none left → promote.
-        const lower = this.#siblings
-          .filter((s) => s.slot < mine)
+        const lower = this.#lowerSiblings()
           .sort((a, b) => a.slot - b.slot)
           .map((s) => byName(s.name, s.endpoint))
         // Alone, it is more likely this node's network that went (a flap whose first
@@ -737,10 +734,7 @@ export class OverlayNode {
   /** Drops the current attempt (its link if it was dialed for it) and tries the next member. */
   #abandonJoinAttempt(nowMs: number): void {
     const attempt = this.#join.clear()
-    if (attempt?.dialed) {
-      const entry = this.#links.get(attempt.link)
-      if (entry && entry.role === 'join') this.#closeLink(entry)
-    }
+    if (attempt?.dialed) this.#dropJoinDial(attempt.link)
     if (this.#placement === 'orphan' && this.#join.exhausted()) {
       if (this.#merging) {
         this.#revertMerge(nowMs)
@@ -751,11 +745,11 @@ export class OverlayNode {
     this.#nextJoinAttempt(nowMs)
   }
 
-  /** Whether `name` is a sibling in a lower slot than this child of the root. */
-  #isLowerSibling(name: string | undefined): boolean {
-    if (this.#address?.depth !== 1) return false
+  /** For a child of the root, the siblings in lower slots than its own; else none. */
+  #lowerSiblings(): SlotContact[] {
+    if (this.#address?.depth !== 1) return []
     const mine = this.#address.slots[0] as number
-    return this.#siblings.some((s) => s.name === name && s.slot < mine)
+    return this.#siblings.filter((s) => s.slot < mine)
   }
 
   /** A child of the dead root whose lower siblings are all unreachable becomes the root. */
